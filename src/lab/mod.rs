@@ -1,0 +1,15 @@
+//! The lab: everything gameday can stand up on one machine to have a real
+//! system to break. Each part is also a CLI subcommand, and each server takes
+//! an already-bound listener and a shutdown future.
+//!
+//! - [`services`]: real `redis-server` and PostgreSQL processes on free loopback
+//!   ports, with kill / freeze / restart, cleaned up on every exit path.
+//! - [`llm_sim`]: OpenAI- and Anthropic-compatible provider simulators with
+//!   runtime-switchable failure modes.
+//! - [`platform`]: the reference agent platform (the system under test).
+//! - [`proxy`]: the Toxiproxy-compatible fault proxy.
+
+pub mod llm_sim;
+pub mod platform;
+pub mod proxy;
+pub mod services;

@@ -1,0 +1,89 @@
+//! The `gameday` command line: parses arguments, sets up logging and the
+//! runtime, and hands each subcommand to the module that owns it. Errors are
+//! printed with their whole cause chain.
+//!
+//! Exit codes (a contract scripts and CI jobs rely on):
+//! 0 success; 1 a check failed; 2 invalid input or setup error;
+//! 3 aborted by a halt condition.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use gameday::lab;
+
+const AFTER_HELP: &str = "\
+Exit codes:
+  0  success: every check passed
+  1  a check failed (or was inconclusive where the scenario requires conclusiveness)
+  2  invalid input or setup error (bad arguments, a missing binary, a port in use)
+  3  aborted by a halt condition
+
+Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=gameday=debug) for more detail.";
+
+/// A chaos-engineering game-day runner for AI-agent platforms.
+///
+/// gameday injects faults (killed Redis, slow PostgreSQL, LLM provider outages,
+/// 429 storms) into a platform under synthetic agent traffic and checks that it
+/// degrades the way it promised and stays inside its error budget.
+#[derive(Debug, Parser)]
+#[command(name = "gameday", version, after_help = AFTER_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a short end-to-end game day against the built-in lab and write its results.
+    ///
+    /// Starts real Redis and PostgreSQL processes, two LLM provider simulators
+    /// and the reference platform, drives chat traffic, kills Redis, fails the
+    /// primary LLM provider, checks the platform degrades and recovers, and
+    /// writes reports/<run-id>/smoke.json.
+    Smoke(gameday::smoke::Args),
+    /// Serve the reference agent platform (the system under test).
+    Platform(lab::platform::cli::Args),
+    /// Serve an OpenAI- and Anthropic-compatible LLM provider simulator.
+    #[command(name = "llm-sim")]
+    LlmSim(lab::llm_sim::cli::Args),
+    /// Serve the Toxiproxy-compatible fault proxy (HTTP API on 127.0.0.1:8474).
+    Proxy(lab::proxy::cli::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let outcome = runtime.block_on(async {
+        match cli.command {
+            Command::Smoke(args) => gameday::smoke::run(args).await,
+            Command::Platform(args) => lab::platform::cli::run(args).await.map(|()| 0),
+            Command::LlmSim(args) => lab::llm_sim::cli::run(args).await.map(|()| 0),
+            Command::Proxy(args) => lab::proxy::cli::run(args).await.map(|()| 0),
+        }
+    });
+    match outcome {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("gameday=info,warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}

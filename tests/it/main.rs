@@ -1,0 +1,4 @@
+//! Integration tests, compiled into one binary to keep link time down.
+//! Each module tests one part against real processes and real sockets.
+
+mod util;
