@@ -17,7 +17,10 @@
 //!   stand-in for `gameday run` until the scenario runner lands.
 
 pub mod clock;
+pub mod rng;
 pub mod shutdown;
+
+pub mod faults;
 
 pub mod lab;
 pub mod smoke;

@@ -2,3 +2,9 @@
 //! Each module tests one part against real processes and real sockets.
 
 mod util;
+
+mod llm_sim;
+mod platform;
+mod platform_llm;
+mod proxy;
+mod services;

@@ -1,3 +1,4 @@
-//! Placeholder: filled in by its own change.
+//! The reference agent platform: the system under test in the built-in lab.
 
 pub mod cli;
+pub mod llm;

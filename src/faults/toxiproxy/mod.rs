@@ -1,0 +1,1 @@
+//! Placeholder: the typed async Toxiproxy client, filled in by its own change.

@@ -1,0 +1,1 @@
+//! Integration tests: llm_sim (filled in by its own change).

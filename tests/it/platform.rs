@@ -1,0 +1,1 @@
+//! Integration tests: platform (filled in by its own change).

@@ -1,0 +1,1 @@
+//! Integration tests: platform_llm (filled in by its own change).

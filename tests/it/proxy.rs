@@ -1,0 +1,1 @@
+//! Integration tests: proxy (filled in by its own change).

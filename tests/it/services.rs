@@ -1,0 +1,1 @@
+//! Integration tests: services (filled in by its own change).
