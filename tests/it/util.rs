@@ -14,3 +14,11 @@ pub async fn loopback_listener() -> (TcpListener, SocketAddr) {
     let address = listener.local_addr().expect("local address");
     (listener, address)
 }
+
+/// The Redis and PostgreSQL binaries; the suite needs them (`.ci/run` installs them).
+pub fn binaries() -> gameday::lab::services::Binaries {
+    match gameday::lab::services::Binaries::locate() {
+        Ok(binaries) => binaries,
+        Err(missing) => panic!("{missing}"),
+    }
+}
