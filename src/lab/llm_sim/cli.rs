@@ -25,10 +25,10 @@ Modes (--mode takes JSON, or a bare name for the defaults):
   {"mode":"errors","rate":0.5,"status":503}           status: 500, 502 or 503 (default 503)
   {"mode":"rate_limit","rate":1,"retry_after_s":10}   429 + Retry-After
   {"mode":"overloaded","rate":0.3}                    529 overloaded_error
-  hang                                                 read the request, never answer
+  hang                                                read the request, never answer
   {"mode":"slow_stream","tokens_per_s":2,"first_token_delay_ms":1500,"stall_after_first_ms":3000}
   {"mode":"cut_stream","after_tokens":5}              break the connection mid-body
-  malformed                                            200 with a body that is not JSON
+  malformed                                           200 with a body that is not JSON
   rate defaults to 1 (every request) and is a per-request probability in [0, 1].
 
 Examples:
