@@ -11,3 +11,6 @@
 //! - [`message`]: the chat messages callers pass in.
 
 pub mod breaker;
+pub mod message;
+pub mod provider;
+pub mod sse;
