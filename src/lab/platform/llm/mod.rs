@@ -9,8 +9,22 @@
 //! - [`provider`]: HTTP clients for the OpenAI and Anthropic wire formats.
 //! - [`sse`]: a small Server-Sent Events parser the streaming clients share.
 //! - [`message`]: the chat messages callers pass in.
+//!
+//! Invariants: no call to a provider is made without a timeout; a breaker in
+//! HalfOpen never has more than `half_open_max_calls` trial calls in flight;
+//! a stream never fails over after its first token.
+
+pub mod failover;
 
 pub mod breaker;
-pub mod message;
 pub mod provider;
+
+pub mod message;
 pub mod sse;
+
+pub use breaker::{BreakerSettings, BreakerSnapshot, BreakerState};
+pub use failover::{
+    ApiKind, AttemptFailure, ChatMessage, Completion, CompletionStream, FailoverClient,
+    FailoverError, FailoverSettings, FailureReason, ProviderBreaker, ProviderConfig, ProviderProbe,
+    Role, StreamError, StreamEvent,
+};

@@ -118,9 +118,14 @@ impl ProviderError {
     /// except 408 and 429): another provider would not do better, and the
     /// provider is not unhealthy for refusing it.
     pub fn is_request_error(&self) -> bool {
-        matches!(self, Self::Status { code, .. }
-            if (400..500).contains(code) && *code != 408 && *code != 429)
+        matches!(self, Self::Status { code, .. } if is_request_error_status(*code))
     }
+}
+
+/// Whether a status means the request itself is wrong: 4xx except 408
+/// (Request Timeout) and 429 (Too Many Requests).
+pub fn is_request_error_status(code: u16) -> bool {
+    (400..500).contains(&code) && code != 408 && code != 429
 }
 
 /// The reason phrase of a status, including the non-standard 529.
