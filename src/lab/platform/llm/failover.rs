@@ -1,0 +1,851 @@
+//! Failover across LLM providers: the API the platform's HTTP service uses.
+//!
+//! Owns the decision of which provider serves a request. Providers are tried
+//! in the configured order. A provider is skipped, without being called, while
+//! its breaker rejects calls or while a `Retry-After` it sent has not passed
+//! (on the injected clock). A failure another provider could fix (5xx, 408,
+//! 429, 529, timeout, connection error, malformed body) counts against that
+//! provider's breaker and moves on to the next; a failure of the request
+//! itself (other 4xx) is returned at once, without failing over and without
+//! counting against the breaker.
+//!
+//! Every attempt is bounded by `attempt_timeout`, cut to what is left of the
+//! call's overall `deadline`. Those two are real waiting time (tokio's clock);
+//! the injected [`Clock`] drives breakers and `Retry-After` bookkeeping.
+//!
+//! Streams fail over only before their first token: [`FailoverClient::stream`]
+//! returns once a provider produced one, and anything that goes wrong after
+//! that (an error, or no event for longer than `attempt_timeout`) reaches the
+//! caller as a [`StreamError`], so no text is ever produced twice.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures_util::{Stream, StreamExt};
+use serde::Serialize;
+use tokio::time::{Instant, Sleep};
+
+pub use super::breaker::{BreakerSettings, BreakerSnapshot};
+use super::breaker::{CircuitBreaker, Permit, Rejected};
+pub use super::message::{ChatMessage, Role};
+pub use super::provider::{ApiKind, ProviderConfig};
+use super::provider::{
+    ProviderClient, ProviderError, ProviderEvent, ProviderReply, ProviderStream, describe_status,
+    is_request_error_status,
+};
+use crate::clock::Clock;
+
+/// Timeouts, breaker tuning and request size for a [`FailoverClient`].
+#[derive(Clone, Debug)]
+pub struct FailoverSettings {
+    /// Longest one provider may take: for a completion, the whole exchange;
+    /// for a stream, until the first token, and then between two events.
+    pub attempt_timeout: Duration,
+    /// Longest a whole `complete` / `stream` call may take across providers
+    /// (for a stream, until its first token).
+    pub deadline: Duration,
+    /// Tuning of every provider's breaker.
+    pub breaker: BreakerSettings,
+    /// `max_tokens` sent with every request.
+    pub max_tokens: u32,
+}
+
+impl Default for FailoverSettings {
+    fn default() -> Self {
+        Self {
+            attempt_timeout: Duration::from_secs(10),
+            deadline: Duration::from_secs(30),
+            breaker: BreakerSettings::default(),
+            max_tokens: 1024,
+        }
+    }
+}
+
+/// Why one provider did not serve a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FailureReason {
+    /// Skipped: its breaker is open.
+    BreakerOpen,
+    /// Skipped: its breaker is half-open and its trial slots are taken.
+    BreakerHalfOpenBusy,
+    /// Skipped: it asked us to come back later with `Retry-After`.
+    RetryAfter {
+        /// When it may be called again (on the failover clock).
+        until: Instant,
+        /// How long that was from the moment it was skipped.
+        remaining: Duration,
+    },
+    /// It answered with a status another provider could do better than.
+    Status {
+        /// HTTP status code (error events inside streams are mapped to one).
+        code: u16,
+        /// The provider's message or the status's reason phrase.
+        message: String,
+    },
+    /// It did not answer within `attempt_timeout`.
+    Timeout,
+    /// It could not be reached.
+    Connect(String),
+    /// Its answer had an unexpected shape.
+    Malformed(String),
+    /// The call's overall deadline ran out before or during this attempt.
+    Deadline,
+}
+
+impl FailureReason {
+    /// A stable machine-readable name of the variant.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::BreakerOpen => "breaker_open",
+            Self::BreakerHalfOpenBusy => "breaker_half_open_busy",
+            Self::RetryAfter { .. } => "retry_after",
+            Self::Status { .. } => "status",
+            Self::Timeout => "timeout",
+            Self::Connect(_) => "connect",
+            Self::Malformed(_) => "malformed",
+            Self::Deadline => "deadline",
+        }
+    }
+
+    /// Whether the provider was skipped without being called.
+    pub fn was_skipped(&self) -> bool {
+        matches!(
+            self,
+            Self::BreakerOpen
+                | Self::BreakerHalfOpenBusy
+                | Self::RetryAfter { .. }
+                | Self::Deadline
+        )
+    }
+}
+
+impl std::fmt::Display for FailureReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::BreakerOpen => f.write_str("breaker open"),
+            Self::BreakerHalfOpenBusy => f.write_str("breaker half-open, trial call in flight"),
+            Self::RetryAfter { remaining, .. } => write!(
+                f,
+                "honouring Retry-After ({:.1}s left)",
+                remaining.as_secs_f64()
+            ),
+            Self::Status { code, message } => f.write_str(&describe_status(*code, message)),
+            Self::Timeout => f.write_str("timed out"),
+            Self::Connect(detail) => write!(f, "connection error: {detail}"),
+            Self::Malformed(detail) => write!(f, "malformed response: {detail}"),
+            Self::Deadline => f.write_str("overall deadline reached"),
+        }
+    }
+}
+
+/// Serialized as `{"kind": "...", "message": "<Display>"}`.
+impl Serialize for FailureReason {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut reason = serializer.serialize_struct("FailureReason", 2)?;
+        reason.serialize_field("kind", self.kind())?;
+        reason.serialize_field("message", &self.to_string())?;
+        reason.end()
+    }
+}
+
+impl From<&ProviderError> for FailureReason {
+    fn from(error: &ProviderError) -> Self {
+        match error {
+            ProviderError::Status { code, message, .. } => Self::Status {
+                code: *code,
+                message: message.clone(),
+            },
+            ProviderError::Connect(detail) => Self::Connect(detail.clone()),
+            ProviderError::Timeout => Self::Timeout,
+            ProviderError::Malformed(detail) => Self::Malformed(detail.clone()),
+        }
+    }
+}
+
+/// One provider that did not serve a request, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AttemptFailure {
+    /// The provider's configured name.
+    pub provider: String,
+    /// Why it did not serve.
+    pub reason: FailureReason,
+}
+
+impl std::fmt::Display for AttemptFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.provider, self.reason)
+    }
+}
+
+/// Why a `complete` or `stream` call failed as a whole.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FailoverError {
+    /// No provider could serve the request; one entry per provider, in order.
+    #[error("all LLM providers failed: {}", list_attempts(attempts))]
+    AllFailed {
+        /// What happened at each provider.
+        attempts: Vec<AttemptFailure>,
+    },
+    /// A provider refused the request itself (400, 401, 403, 404, 422, ...);
+    /// no other provider was tried.
+    #[error("LLM provider {provider} rejected the request: {}", describe_status(*status, message))]
+    Rejected {
+        /// The provider that refused.
+        provider: String,
+        /// Its HTTP status.
+        status: u16,
+        /// Its error message, or the status's reason phrase.
+        message: String,
+    },
+}
+
+fn list_attempts(attempts: &[AttemptFailure]) -> String {
+    if attempts.is_empty() {
+        return "no providers configured".into();
+    }
+    let listed: Vec<String> = attempts.iter().map(ToString::to_string).collect();
+    listed.join("; ")
+}
+
+/// A complete answer and who gave it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Completion {
+    /// The provider that served the request.
+    pub provider: String,
+    /// The model that answered, as that provider reported it.
+    pub model: String,
+    /// The generated text.
+    pub text: String,
+    /// Prompt tokens.
+    pub input_tokens: u64,
+    /// Generated tokens.
+    pub output_tokens: u64,
+    /// Providers skipped or failed before the one that served, in order.
+    pub attempts: Vec<AttemptFailure>,
+}
+
+/// One piece of a streamed answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum StreamEvent {
+    /// Generated text, never empty.
+    Delta(String),
+    /// The end of the answer, with its usage (0 if the provider reported none).
+    Done {
+        /// Prompt tokens.
+        input_tokens: u64,
+        /// Generated tokens.
+        output_tokens: u64,
+    },
+}
+
+impl From<ProviderEvent> for StreamEvent {
+    fn from(event: ProviderEvent) -> Self {
+        match event {
+            ProviderEvent::Delta(text) => Self::Delta(text),
+            ProviderEvent::Done {
+                input_tokens,
+                output_tokens,
+            } => Self::Done {
+                input_tokens,
+                output_tokens,
+            },
+        }
+    }
+}
+
+/// Why a stream broke after its first token (no failover is possible then).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StreamError {
+    /// No event arrived for longer than `attempt_timeout`.
+    #[error("stream from {provider} stalled: no event for {:.1}s", idle.as_secs_f64())]
+    Stalled {
+        /// The provider streaming.
+        provider: String,
+        /// How long it was silent.
+        idle: Duration,
+    },
+    /// The provider's stream failed.
+    #[error("stream from {provider} failed: {reason}")]
+    Failed {
+        /// The provider streaming.
+        provider: String,
+        /// What went wrong.
+        reason: FailureReason,
+    },
+}
+
+/// A provider's breaker, for `/breakers`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ProviderBreaker {
+    /// The provider's configured name.
+    pub provider: String,
+    /// Its breaker right now.
+    pub snapshot: BreakerSnapshot,
+}
+
+/// The result of calling one provider directly, for health checks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ProviderProbe {
+    /// The provider's configured name.
+    pub provider: String,
+    /// Whether it answered a tiny request successfully.
+    pub ok: bool,
+    /// How long the call took (serialized as `latency_ms`).
+    #[serde(rename = "latency_ms", serialize_with = "serialize_millis")]
+    pub latency: Duration,
+    /// Why it failed, if it did.
+    pub error: Option<String>,
+}
+
+fn serialize_millis<S: serde::Serializer>(
+    duration: &Duration,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_f64(duration.as_secs_f64() * 1000.0)
+}
+
+/// One configured provider with its breaker and `Retry-After` state.
+struct Slot {
+    client: ProviderClient,
+    breaker: CircuitBreaker,
+    /// Until when the provider asked not to be called (`Retry-After`).
+    retry_after_until: Mutex<Option<Instant>>,
+}
+
+impl Slot {
+    fn name(&self) -> &str {
+        self.client.name()
+    }
+
+    /// The `Retry-After` instant if it is still in the future.
+    fn retry_after(&self, now: Instant) -> Option<Instant> {
+        let mut until = self
+            .retry_after_until
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match *until {
+            Some(instant) if instant > now => Some(instant),
+            _ => {
+                *until = None;
+                None
+            }
+        }
+    }
+
+    fn set_retry_after(&self, until: Instant) {
+        let mut current = self
+            .retry_after_until
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *current = Some(current.map_or(until, |current| current.max(until)));
+    }
+}
+
+struct Inner {
+    slots: Vec<Slot>,
+    settings: FailoverSettings,
+    clock: Arc<dyn Clock>,
+}
+
+/// Calls LLM providers with breakers, timeouts and failover. Cheap to clone;
+/// clones share breakers and `Retry-After` state.
+#[derive(Clone)]
+pub struct FailoverClient {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for FailoverClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.inner.slots.iter().map(Slot::name).collect();
+        f.debug_struct("FailoverClient")
+            .field("providers", &names)
+            .field("settings", &self.inner.settings)
+            .finish()
+    }
+}
+
+/// A successful attempt, with the permit still to be settled.
+struct Served<T> {
+    value: T,
+    permit: Permit,
+    provider: String,
+    model: String,
+    attempts: Vec<AttemptFailure>,
+}
+
+/// What one attempt at one provider does.
+trait Attempt {
+    type Output;
+    fn run(
+        &self,
+        client: &ProviderClient,
+        budget: Duration,
+    ) -> impl Future<Output = Result<Self::Output, ProviderError>> + Send;
+}
+
+struct CompleteAttempt<'a> {
+    messages: &'a [ChatMessage],
+    max_tokens: u32,
+}
+
+impl Attempt for CompleteAttempt<'_> {
+    type Output = ProviderReply;
+
+    async fn run(
+        &self,
+        client: &ProviderClient,
+        budget: Duration,
+    ) -> Result<ProviderReply, ProviderError> {
+        client
+            .complete(self.messages, self.max_tokens, budget)
+            .await
+    }
+}
+
+struct StreamAttempt<'a> {
+    messages: &'a [ChatMessage],
+    max_tokens: u32,
+}
+
+impl Attempt for StreamAttempt<'_> {
+    /// The stream and its first event (a delta, or `Done` for an empty answer).
+    type Output = (ProviderStream, ProviderEvent);
+
+    async fn run(
+        &self,
+        client: &ProviderClient,
+        budget: Duration,
+    ) -> Result<Self::Output, ProviderError> {
+        let first_token = async {
+            let mut stream = client
+                .stream(self.messages, self.max_tokens, budget)
+                .await?;
+            match stream.next().await {
+                Some(Ok(event)) => Ok((stream, event)),
+                Some(Err(error)) => Err(error),
+                None => Err(ProviderError::Malformed(
+                    "stream ended without any event".into(),
+                )),
+            }
+        };
+        tokio::time::timeout(budget, first_token)
+            .await
+            .unwrap_or(Err(ProviderError::Timeout))
+    }
+}
+
+impl FailoverClient {
+    /// A client for `providers`, tried in this order.
+    pub fn new(
+        providers: Vec<ProviderConfig>,
+        settings: FailoverSettings,
+        clock: Arc<dyn Clock>,
+        http: reqwest::Client,
+    ) -> Self {
+        let slots = providers
+            .into_iter()
+            .map(|config| Slot {
+                client: ProviderClient::new(config, http.clone()),
+                breaker: CircuitBreaker::new(settings.breaker.clone(), Arc::clone(&clock)),
+                retry_after_until: Mutex::new(None),
+            })
+            .collect();
+        Self {
+            inner: Arc::new(Inner {
+                slots,
+                settings,
+                clock,
+            }),
+        }
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &FailoverSettings {
+        &self.inner.settings
+    }
+
+    /// The configured providers' names, in failover order.
+    pub fn provider_names(&self) -> Vec<String> {
+        self.inner
+            .slots
+            .iter()
+            .map(|slot| slot.name().to_owned())
+            .collect()
+    }
+
+    /// One complete answer from the first provider able to give it.
+    pub async fn complete(&self, messages: &[ChatMessage]) -> Result<Completion, FailoverError> {
+        let attempt = CompleteAttempt {
+            messages,
+            max_tokens: self.inner.settings.max_tokens,
+        };
+        let served = self.serve(&attempt).await?;
+        served.permit.success();
+        let reply = served.value;
+        Ok(Completion {
+            provider: served.provider,
+            model: reply.model,
+            text: reply.text,
+            input_tokens: reply.input_tokens,
+            output_tokens: reply.output_tokens,
+            attempts: served.attempts,
+        })
+    }
+
+    /// A streamed answer from the first provider able to produce a first
+    /// token. Returns only once that token arrived.
+    pub async fn stream(
+        &self,
+        messages: &[ChatMessage],
+    ) -> Result<CompletionStream, FailoverError> {
+        let attempt = StreamAttempt {
+            messages,
+            max_tokens: self.inner.settings.max_tokens,
+        };
+        let served = self.serve(&attempt).await?;
+        let (inner, first) = served.value;
+        let stall_timeout = self.inner.settings.attempt_timeout;
+        Ok(CompletionStream {
+            provider: served.provider,
+            model: served.model,
+            attempts: served.attempts,
+            inner,
+            first: Some(first.into()),
+            permit: Some(served.permit),
+            stall_timeout,
+            stall: Box::pin(tokio::time::sleep(stall_timeout)),
+            finished: false,
+        })
+    }
+
+    /// Every provider's breaker, in failover order.
+    pub fn breakers(&self) -> Vec<ProviderBreaker> {
+        self.inner
+            .slots
+            .iter()
+            .map(|slot| ProviderBreaker {
+                provider: slot.name().to_owned(),
+                snapshot: slot.breaker.snapshot(),
+            })
+            .collect()
+    }
+
+    /// Calls every provider directly and concurrently with a tiny request,
+    /// bypassing breakers and `Retry-After` and leaving both untouched, each
+    /// bounded by `attempt_timeout`. For health checks, which should cache
+    /// the result rather than probe on every request.
+    pub async fn probe(&self) -> Vec<ProviderProbe> {
+        let messages = [ChatMessage::user("ping")];
+        let timeout = self.inner.settings.attempt_timeout;
+        let probes = self.inner.slots.iter().map(|slot| async {
+            let started = Instant::now();
+            let result = slot.client.complete(&messages, 1, timeout).await;
+            ProviderProbe {
+                provider: slot.name().to_owned(),
+                ok: result.is_ok(),
+                latency: started.elapsed(),
+                error: result.err().map(|error| error.to_string()),
+            }
+        });
+        futures_util::future::join_all(probes).await
+    }
+
+    /// The failover loop shared by `complete` and `stream`.
+    async fn serve<A: Attempt>(&self, attempt: &A) -> Result<Served<A::Output>, FailoverError> {
+        let settings = &self.inner.settings;
+        let deadline = Instant::now().checked_add(settings.deadline);
+        let mut attempts = Vec::new();
+        for slot in &self.inner.slots {
+            let failed = |reason: FailureReason| AttemptFailure {
+                provider: slot.name().to_owned(),
+                reason,
+            };
+            let left = deadline.map_or(Duration::MAX, |deadline| {
+                deadline.saturating_duration_since(Instant::now())
+            });
+            if left.is_zero() {
+                attempts.push(failed(FailureReason::Deadline));
+                continue;
+            }
+            let now = self.inner.clock.now();
+            if let Some(until) = slot.retry_after(now) {
+                attempts.push(failed(FailureReason::RetryAfter {
+                    until,
+                    remaining: until.saturating_duration_since(now),
+                }));
+                continue;
+            }
+            let permit = match slot.breaker.try_acquire() {
+                Ok(permit) => permit,
+                Err(Rejected::Open { .. }) => {
+                    attempts.push(failed(FailureReason::BreakerOpen));
+                    continue;
+                }
+                Err(Rejected::HalfOpenBusy { .. }) => {
+                    attempts.push(failed(FailureReason::BreakerHalfOpenBusy));
+                    continue;
+                }
+            };
+            let budget = settings.attempt_timeout.min(left);
+            let cut_by_deadline = budget < settings.attempt_timeout;
+            match attempt.run(&slot.client, budget).await {
+                Ok(value) => {
+                    return Ok(Served {
+                        value,
+                        permit,
+                        provider: slot.name().to_owned(),
+                        model: slot.client.config().model.clone(),
+                        attempts,
+                    });
+                }
+                Err(ProviderError::Status { code, message, .. })
+                    if is_request_error_status(code) =>
+                {
+                    permit.ignore();
+                    return Err(FailoverError::Rejected {
+                        provider: slot.name().to_owned(),
+                        status: code,
+                        message,
+                    });
+                }
+                Err(ProviderError::Timeout) if cut_by_deadline => {
+                    // The provider had less than its full attempt timeout;
+                    // that is the call's deadline, not the provider's fault.
+                    permit.ignore();
+                    attempts.push(failed(FailureReason::Deadline));
+                }
+                Err(error) => {
+                    let reason = FailureReason::from(&error);
+                    permit.failure(&reason.to_string());
+                    if let ProviderError::Status {
+                        code: 429 | 503 | 529,
+                        retry_after: Some(delay),
+                        ..
+                    } = error
+                        && let Some(until) = self.inner.clock.now().checked_add(delay)
+                    {
+                        slot.set_retry_after(until);
+                    }
+                    tracing::warn!(provider = slot.name(), %reason, "LLM provider failed, failing over");
+                    attempts.push(failed(reason));
+                }
+            }
+        }
+        Err(FailoverError::AllFailed { attempts })
+    }
+}
+
+/// A streamed answer that already produced its first event.
+///
+/// Yields deltas, then one `Done`, then ends; or yields one [`StreamError`]
+/// and ends. The outcome is recorded on the provider's breaker: `Done` is a
+/// success, an error or stall a failure. Dropping the stream before the end
+/// counts as a success, since the provider was producing tokens and it was
+/// the caller who stopped listening.
+pub struct CompletionStream {
+    /// The provider streaming.
+    pub provider: String,
+    /// The model asked for (as configured for that provider).
+    pub model: String,
+    /// Providers skipped or failed before this one, in order.
+    pub attempts: Vec<AttemptFailure>,
+    inner: ProviderStream,
+    /// The event that made `stream()` return, not yet handed out.
+    first: Option<StreamEvent>,
+    /// Settled when the stream ends; `None` afterwards.
+    permit: Option<Permit>,
+    stall_timeout: Duration,
+    /// Fires when no event arrived for `stall_timeout`.
+    stall: Pin<Box<Sleep>>,
+    finished: bool,
+}
+
+impl std::fmt::Debug for CompletionStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompletionStream")
+            .field("provider", &self.provider)
+            .field("model", &self.model)
+            .field("finished", &self.finished)
+            .finish()
+    }
+}
+
+impl CompletionStream {
+    fn deliver(&mut self, event: StreamEvent) -> StreamEvent {
+        if matches!(event, StreamEvent::Done { .. }) {
+            self.finished = true;
+            if let Some(permit) = self.permit.take() {
+                permit.success();
+            }
+        } else if let Some(deadline) = Instant::now().checked_add(self.stall_timeout) {
+            self.stall.as_mut().reset(deadline);
+        }
+        event
+    }
+
+    fn fail(&mut self, error: StreamError) -> StreamError {
+        self.finished = true;
+        if let Some(permit) = self.permit.take() {
+            permit.failure(&error.to_string());
+        }
+        error
+    }
+}
+
+impl Stream for CompletionStream {
+    type Item = Result<StreamEvent, StreamError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.finished {
+            return Poll::Ready(None);
+        }
+        if let Some(first) = this.first.take() {
+            return Poll::Ready(Some(Ok(this.deliver(first))));
+        }
+        match this.inner.poll_next_unpin(cx) {
+            Poll::Ready(Some(Ok(event))) => Poll::Ready(Some(Ok(this.deliver(event.into())))),
+            Poll::Ready(Some(Err(error))) => {
+                let error = StreamError::Failed {
+                    provider: this.provider.clone(),
+                    reason: FailureReason::from(&error),
+                };
+                Poll::Ready(Some(Err(this.fail(error))))
+            }
+            Poll::Ready(None) => {
+                let error = StreamError::Failed {
+                    provider: this.provider.clone(),
+                    reason: FailureReason::Malformed("stream ended before its end marker".into()),
+                };
+                Poll::Ready(Some(Err(this.fail(error))))
+            }
+            Poll::Pending => match this.stall.as_mut().poll(cx) {
+                Poll::Ready(()) => {
+                    let error = StreamError::Stalled {
+                        provider: this.provider.clone(),
+                        idle: this.stall_timeout,
+                    };
+                    Poll::Ready(Some(Err(this.fail(error))))
+                }
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+}
+
+impl Drop for CompletionStream {
+    fn drop(&mut self) {
+        if let Some(permit) = self.permit.take() {
+            permit.success();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+
+    fn client(providers: Vec<ProviderConfig>) -> FailoverClient {
+        FailoverClient::new(
+            providers,
+            FailoverSettings::default(),
+            Arc::new(ManualClock::new()),
+            reqwest::Client::new(),
+        )
+    }
+
+    #[test]
+    fn all_failed_lists_every_provider_and_reason() {
+        let error = FailoverError::AllFailed {
+            attempts: vec![
+                AttemptFailure {
+                    provider: "primary".into(),
+                    reason: FailureReason::BreakerOpen,
+                },
+                AttemptFailure {
+                    provider: "fallback".into(),
+                    reason: FailureReason::Status {
+                        code: 503,
+                        message: "Service Unavailable".into(),
+                    },
+                },
+            ],
+        };
+        assert_eq!(
+            error.to_string(),
+            "all LLM providers failed: primary: breaker open; fallback: 503 Service Unavailable"
+        );
+    }
+
+    #[test]
+    fn failure_reasons_serialize_with_a_kind() {
+        let json = serde_json::to_value(AttemptFailure {
+            provider: "p".into(),
+            reason: FailureReason::Timeout,
+        })
+        .expect("serialize");
+        assert_eq!(json["reason"]["kind"], "timeout");
+        assert_eq!(json["reason"]["message"], "timed out");
+    }
+
+    #[tokio::test]
+    async fn no_providers_is_an_all_failed_error_not_a_panic() {
+        let error = client(vec![])
+            .complete(&[ChatMessage::user("hi")])
+            .await
+            .expect_err("nothing to call");
+        assert_eq!(
+            error.to_string(),
+            "all LLM providers failed: no providers configured"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_provider_is_a_connect_failure() {
+        let config = ProviderConfig {
+            name: "nowhere".into(),
+            kind: ApiKind::OpenAi,
+            // Port 9 on loopback: nothing listens there in the test sandbox.
+            base_url: "http://127.0.0.1:9".into(),
+            model: "m".into(),
+            api_key: None,
+        };
+        let client = client(vec![config]);
+        match client.complete(&[ChatMessage::user("hi")]).await {
+            Err(FailoverError::AllFailed { attempts }) => {
+                assert_eq!(attempts.len(), 1);
+                assert_eq!(attempts[0].reason.kind(), "connect");
+            }
+            other => panic!("expected AllFailed, got {other:?}"),
+        }
+        assert_eq!(client.breakers()[0].snapshot.consecutive_failures, 1);
+    }
+
+    #[test]
+    fn futures_are_send_so_axum_handlers_can_await_them() {
+        fn assert_send<T: Send>(_: &T) {}
+        let client = client(vec![]);
+        let messages = [ChatMessage::user("hi")];
+        assert_send(&client.complete(&messages));
+        assert_send(&client.stream(&messages));
+        assert_send(&client.probe());
+    }
+
+    #[test]
+    fn api_kinds_use_lowercase_names() {
+        let config: ProviderConfig = serde_json::from_str(
+            r#"{"name":"a","kind":"anthropic","base_url":"http://x","model":"m","api_key":null}"#,
+        )
+        .expect("valid config");
+        assert_eq!(config.kind, ApiKind::Anthropic);
+        assert_eq!(
+            serde_json::to_value(ApiKind::OpenAi).expect("serialize"),
+            "openai"
+        );
+    }
+}
