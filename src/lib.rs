@@ -17,8 +17,10 @@
 //!   stand-in for `gameday run` until the scenario runner lands.
 
 pub mod clock;
+pub mod duration;
 pub mod rng;
 pub mod shutdown;
+pub mod timestamp;
 
 pub mod faults;
 

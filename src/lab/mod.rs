@@ -13,3 +13,4 @@ pub mod llm_sim;
 pub mod platform;
 pub mod proxy;
 pub mod services;
+pub mod stack;

@@ -1,0 +1,318 @@
+//! The platform as a running service: its parts wired together (storage,
+//! failover client, health checker), the operations a turn needs from them,
+//! and the server entry points (`serve` for a bound listener, and
+//! [`RunningPlatform`] for tests and the lab).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use super::config::PlatformConfig;
+use super::degradation::{Capability, RequestCapabilities};
+use super::health::HealthChecker;
+use super::llm::FailoverClient;
+use super::storage::cache::{CachedReply, RedisStore};
+use super::storage::history::PgHistory;
+use super::storage::memory::MemoryHistory;
+use super::storage::{StoreError, Turn};
+use crate::clock::Clock;
+use crate::shutdown::{self, ShutdownTrigger};
+
+/// The platform could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum PlatformError {
+    /// A dependency URL or pool was invalid.
+    #[error("platform setup: {0}")]
+    Store(#[from] StoreError),
+    /// The platform needs at least one LLM provider.
+    #[error("platform setup: at least one LLM provider is required")]
+    NoProviders,
+    /// The HTTP client could not be built.
+    #[error("platform setup: HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
+}
+
+/// The wired platform; shared by every request.
+pub struct Platform {
+    config: PlatformConfig,
+    redis: RedisStore,
+    database: Arc<PgHistory>,
+    memory: MemoryHistory,
+    llm: Arc<FailoverClient>,
+    health: Arc<HealthChecker>,
+}
+
+impl std::fmt::Debug for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Platform").finish_non_exhaustive()
+    }
+}
+
+impl Platform {
+    /// Wires the parts; connects to nothing yet (dependencies may be down at start).
+    pub fn new(config: PlatformConfig, clock: Arc<dyn Clock>) -> Result<Arc<Self>, PlatformError> {
+        if config.providers.is_empty() {
+            return Err(PlatformError::NoProviders);
+        }
+        let redis = RedisStore::new(&config.redis_url, config.timeouts.redis, config.cache_ttl)?;
+        let database = Arc::new(PgHistory::new(
+            &config.postgres_url,
+            config.timeouts.database,
+            32,
+        )?);
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(256)
+            .tcp_nodelay(true)
+            .build()?;
+        let llm = Arc::new(FailoverClient::new(
+            config.providers.clone(),
+            config.failover.clone(),
+            Arc::clone(&clock),
+            http,
+        ));
+        let health = Arc::new(HealthChecker::new(
+            redis.clone(),
+            Arc::clone(&database),
+            Arc::clone(&llm),
+            config.health,
+            clock,
+        ));
+        Ok(Arc::new(Self {
+            memory: MemoryHistory::new(config.memory_history),
+            config,
+            redis,
+            database,
+            llm,
+            health,
+        }))
+    }
+
+    /// Its configuration.
+    pub fn config(&self) -> &PlatformConfig {
+        &self.config
+    }
+
+    /// The health checker (latest report and capabilities).
+    pub fn health(&self) -> &Arc<HealthChecker> {
+        &self.health
+    }
+
+    /// The failover client.
+    pub fn llm(&self) -> &FailoverClient {
+        &self.llm
+    }
+
+    /// The Redis cache and counters.
+    pub fn redis(&self) -> &RedisStore {
+        &self.redis
+    }
+
+    /// The last turns of a conversation for context: PostgreSQL while history
+    /// is on (plus turns kept in memory during an outage), memory otherwise.
+    pub(crate) async fn recent_history(
+        &self,
+        conversation_id: &str,
+        degraded: &mut RequestCapabilities,
+    ) -> Vec<Turn> {
+        let limit = self.config.context_turns;
+        let memory = self.memory.recent(conversation_id, limit);
+        if !degraded.get().conversation_history {
+            return memory;
+        }
+        match self.database.recent(conversation_id, limit).await {
+            Ok(stored) => merge(stored, memory, limit),
+            Err(error) => {
+                tracing::debug!(%error, "history read failed");
+                degraded.lose(Capability::ConversationHistory);
+                degraded.lose(Capability::Analytics);
+                memory
+            }
+        }
+    }
+
+    /// Every turn of a conversation and where it came from.
+    pub(crate) async fn full_history(
+        &self,
+        conversation_id: &str,
+        degraded: &mut RequestCapabilities,
+    ) -> (Vec<Turn>, &'static str) {
+        let memory = self.memory.all(conversation_id);
+        if !degraded.get().conversation_history {
+            return (memory, "memory");
+        }
+        match self.database.recent(conversation_id, 10_000).await {
+            Ok(stored) if memory.is_empty() => (stored, "postgres"),
+            Ok(stored) => (merge(stored, memory, usize::MAX), "postgres+memory"),
+            Err(error) => {
+                tracing::debug!(%error, "history read failed");
+                degraded.lose(Capability::ConversationHistory);
+                (memory, "memory")
+            }
+        }
+    }
+
+    /// Stores the exchange (PostgreSQL, or memory when history is off or the
+    /// write fails), caches a fresh reply, and counts usage — concurrently,
+    /// each only while its capability is on. Returns where history went.
+    pub(crate) async fn record_turn(
+        &self,
+        request: &super::api::ChatTurn<'_>,
+        reply: &CachedReply,
+        tokens: u64,
+        cache_it: bool,
+        degraded: &mut RequestCapabilities,
+    ) -> &'static str {
+        let capabilities = degraded.get();
+        let turns = super::api::turn_pair(request.message, reply);
+        let history = async {
+            if !capabilities.conversation_history {
+                return Err(None);
+            }
+            self.database
+                .append(request.conversation_id, &turns)
+                .await
+                .map_err(Some)
+        };
+        let cache = async {
+            if cache_it && capabilities.caching {
+                self.redis
+                    .store_reply(request.message, reply)
+                    .await
+                    .map_err(Some)
+            } else {
+                Err(None)
+            }
+        };
+        let usage = async {
+            if capabilities.real_time_usage {
+                self.redis
+                    .record_usage(&reply.provider, tokens)
+                    .await
+                    .map_err(Some)
+            } else {
+                Err(None)
+            }
+        };
+        let (history, cache, usage) = tokio::join!(history, cache, usage);
+        if let Err(Some(error)) = cache {
+            tracing::debug!(%error, "cache write failed");
+            degraded.lose(Capability::Caching);
+        }
+        if let Err(Some(error)) = usage {
+            tracing::debug!(%error, "usage counter failed");
+            degraded.lose(Capability::RealTimeUsage);
+        }
+        match history {
+            Ok(()) => "postgres",
+            Err(error) => {
+                if let Some(error) = error {
+                    tracing::debug!(%error, "history write failed");
+                    degraded.lose(Capability::ConversationHistory);
+                }
+                self.memory.append(request.conversation_id, &turns);
+                "memory"
+            }
+        }
+    }
+}
+
+/// Stored and in-memory turns in time order, the last `limit` of them.
+fn merge(mut stored: Vec<Turn>, memory: Vec<Turn>, limit: usize) -> Vec<Turn> {
+    if !memory.is_empty() {
+        stored.extend(memory);
+        stored.sort_by_key(|turn| turn.at_ms);
+    }
+    let skip = stored.len().saturating_sub(limit);
+    stored.split_off(skip)
+}
+
+/// Serves the platform on `listener` until `shutdown` resolves. Runs the
+/// health monitor alongside and stops it on the way out.
+pub async fn serve(
+    listener: TcpListener,
+    platform: Arc<Platform>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    // The first check runs before serving, so /capabilities is never a guess.
+    platform.health().check().await;
+    let monitor = tokio::spawn(Arc::clone(platform.health()).monitor());
+    let result = axum::serve(listener, super::api::router(platform))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    monitor.abort();
+    result
+}
+
+/// A platform serving on a loopback port in a background task.
+#[derive(Debug)]
+pub struct RunningPlatform {
+    addr: SocketAddr,
+    platform: Arc<Platform>,
+    trigger: ShutdownTrigger,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningPlatform {
+    /// Binds 127.0.0.1:0 and serves `config` there.
+    pub async fn start(
+        config: PlatformConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, PlatformError> {
+        let listener = TcpListener::bind("127.0.0.1:0").await.map_err(|error| {
+            PlatformError::Store(StoreError::Failed {
+                dependency: "listener",
+                message: error.to_string(),
+            })
+        })?;
+        Self::start_on(listener, config, clock).await
+    }
+
+    /// Serves `config` on an already-bound listener.
+    pub async fn start_on(
+        listener: TcpListener,
+        config: PlatformConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, PlatformError> {
+        let addr = listener.local_addr().map_err(|error| {
+            PlatformError::Store(StoreError::Failed {
+                dependency: "listener",
+                message: error.to_string(),
+            })
+        })?;
+        let platform = Platform::new(config, clock)?;
+        // Run the first health check before returning, as `serve` does.
+        platform.health().check().await;
+        let (trigger, shutdown) = shutdown::channel();
+        let task = tokio::spawn(serve(listener, Arc::clone(&platform), shutdown.wait()));
+        Ok(Self {
+            addr,
+            platform,
+            trigger,
+            task,
+        })
+    }
+
+    /// Its address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The platform itself (for in-process inspection in tests).
+    pub fn platform(&self) -> &Arc<Platform> {
+        &self.platform
+    }
+
+    /// Stops serving and waits for the server task.
+    pub async fn stop(self) {
+        self.trigger.trigger();
+        let _ = self.task.await;
+    }
+}

@@ -1,0 +1,168 @@
+//! Conversation history in PostgreSQL.
+//!
+//! A deadpool pool whose waits are bounded, and every query additionally
+//! wrapped in a timeout: pool timeouts do not cover a frozen server, which
+//! accepts a query and never answers. The schema is created on first use, so
+//! the platform starts while PostgreSQL is down.
+
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Timeouts};
+use tokio::sync::OnceCell;
+
+use super::{StoreError, Turn, bounded};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS gameday_turns (
+    id BIGSERIAL PRIMARY KEY,
+    conversation_id TEXT NOT NULL,
+    role TEXT NOT NULL,
+    content TEXT NOT NULL,
+    provider TEXT,
+    at_ms BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS gameday_turns_by_conversation ON gameday_turns (conversation_id, id);
+";
+
+/// PostgreSQL-backed history.
+pub struct PgHistory {
+    pool: Pool,
+    timeout: Duration,
+    schema: OnceCell<()>,
+}
+
+impl std::fmt::Debug for PgHistory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgHistory")
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl PgHistory {
+    /// A pool for `url` (`postgres://user@host:port/db`); connects lazily.
+    pub fn new(url: &str, timeout: Duration, max_connections: usize) -> Result<Self, StoreError> {
+        let failed = |message: String| StoreError::Failed {
+            dependency: "database",
+            message,
+        };
+        let config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e: tokio_postgres::Error| failed(format!("invalid PostgreSQL URL: {e}")))?;
+        let manager = Manager::from_config(
+            config,
+            tokio_postgres::NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(max_connections.max(1))
+            .runtime(Runtime::Tokio1)
+            .timeouts(Timeouts {
+                wait: Some(timeout),
+                create: Some(timeout),
+                recycle: Some(timeout),
+            })
+            .build()
+            .map_err(|e| failed(e.to_string()))?;
+        Ok(Self {
+            pool,
+            timeout,
+            schema: OnceCell::new(),
+        })
+    }
+
+    /// `SELECT 1`, for the health check.
+    pub async fn ping(&self, timeout: Duration) -> Result<(), StoreError> {
+        bounded("database", timeout, async {
+            let client = self.pool.get().await.map_err(|e| e.to_string())?;
+            client
+                .simple_query("SELECT 1")
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok::<_, String>(())
+        })
+        .await
+    }
+
+    /// The last `limit` turns of a conversation, oldest first.
+    pub async fn recent(
+        &self,
+        conversation_id: &str,
+        limit: usize,
+    ) -> Result<Vec<Turn>, StoreError> {
+        self.ensure_schema().await?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = bounded("database", self.timeout, async {
+            let client = self.pool.get().await.map_err(|e| e.to_string())?;
+            let statement = client
+                .prepare_cached(
+                    "SELECT role, content, provider, at_ms FROM (
+                        SELECT id, role, content, provider, at_ms FROM gameday_turns
+                        WHERE conversation_id = $1 ORDER BY id DESC LIMIT $2
+                     ) recent ORDER BY id",
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            client
+                .query(&statement, &[&conversation_id, &limit])
+                .await
+                .map_err(|e| e.to_string())
+        })
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|row| Turn {
+                role: row.get(0),
+                content: row.get(1),
+                provider: row.get(2),
+                at_ms: row.get(3),
+            })
+            .collect())
+    }
+
+    /// Appends turns to a conversation in one statement.
+    pub async fn append(&self, conversation_id: &str, turns: &[Turn]) -> Result<(), StoreError> {
+        self.ensure_schema().await?;
+        let roles: Vec<&str> = turns.iter().map(|t| t.role.as_str()).collect();
+        let contents: Vec<&str> = turns.iter().map(|t| t.content.as_str()).collect();
+        let providers: Vec<Option<&str>> = turns.iter().map(|t| t.provider.as_deref()).collect();
+        let times: Vec<i64> = turns.iter().map(|t| t.at_ms).collect();
+        bounded("database", self.timeout, async {
+            let client = self.pool.get().await.map_err(|e| e.to_string())?;
+            let statement = client
+                .prepare_cached(
+                    "INSERT INTO gameday_turns (conversation_id, role, content, provider, at_ms)
+                     SELECT $1, * FROM UNNEST($2::text[], $3::text[], $4::text[], $5::int8[])",
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            client
+                .execute(
+                    &statement,
+                    &[&conversation_id, &roles, &contents, &providers, &times],
+                )
+                .await
+                .map_err(|e| e.to_string())
+        })
+        .await
+        .map(|_| ())
+    }
+
+    async fn ensure_schema(&self) -> Result<(), StoreError> {
+        self.schema
+            .get_or_try_init(|| async {
+                bounded("database", self.timeout, async {
+                    let client = self.pool.get().await.map_err(|e| e.to_string())?;
+                    client
+                        .batch_execute(SCHEMA)
+                        .await
+                        .map_err(|e| e.to_string())
+                })
+                .await
+            })
+            .await
+            .map(|_| ())
+    }
+}

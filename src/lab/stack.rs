@@ -1,0 +1,136 @@
+//! The whole built-in lab on one machine: managed Redis and PostgreSQL, two
+//! LLM provider simulators (an OpenAI-style primary and an Anthropic-style
+//! fallback) and the reference platform wired to them, all on loopback.
+//! Dropping a [`Lab`] stops everything (the services' own `Drop` kills them).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::llm_sim::{Mode, RunningSim, SimConfig};
+use super::platform::config::PlatformConfig;
+use super::platform::llm::{ApiKind, ProviderConfig};
+use super::platform::server::{PlatformError, RunningPlatform};
+use super::services::{Binaries, ManagedService, ServiceError};
+use crate::clock::Clock;
+
+/// Tuning of the lab, with defaults that make a short game day show every transition.
+#[derive(Debug, Clone)]
+pub struct LabOptions {
+    /// Seed of the simulators (reproducible failure sequences).
+    pub seed: u64,
+    /// Consecutive failures that open a breaker.
+    pub breaker_threshold: u32,
+    /// How long an open breaker waits before trial calls.
+    pub breaker_recovery: Duration,
+    /// How often the platform refreshes component health.
+    pub health_interval: Duration,
+    /// How long the platform reuses an LLM probe.
+    pub llm_probe_interval: Duration,
+    /// Timeout of one LLM attempt.
+    pub attempt_timeout: Duration,
+}
+
+impl Default for LabOptions {
+    fn default() -> Self {
+        Self {
+            seed: 1,
+            breaker_threshold: 3,
+            breaker_recovery: Duration::from_secs(3),
+            health_interval: Duration::from_millis(250),
+            llm_probe_interval: Duration::from_secs(2),
+            attempt_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+/// The lab failed to come up.
+#[derive(Debug, thiserror::Error)]
+pub enum LabError {
+    /// Redis or PostgreSQL.
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    /// A simulator could not bind.
+    #[error("LLM simulator: {0}")]
+    Simulator(#[from] std::io::Error),
+    /// The platform.
+    #[error(transparent)]
+    Platform(#[from] PlatformError),
+}
+
+/// Everything running.
+pub struct Lab {
+    /// The managed Redis.
+    pub redis: ManagedService,
+    /// The managed PostgreSQL.
+    pub postgres: ManagedService,
+    /// The primary provider (OpenAI wire format).
+    pub primary: RunningSim,
+    /// The fallback provider (Anthropic wire format).
+    pub fallback: RunningSim,
+    /// The reference platform.
+    pub platform: RunningPlatform,
+}
+
+impl Lab {
+    /// Starts every part and waits until each is ready.
+    pub async fn start(
+        binaries: &Binaries,
+        options: &LabOptions,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, LabError> {
+        let (redis, postgres) = tokio::join!(
+            ManagedService::start_redis(binaries),
+            ManagedService::start_postgres(binaries)
+        );
+        let (redis, postgres) = (redis?, postgres?);
+        let simulator = |name: &str, seed: u64| SimConfig {
+            seed: Some(seed),
+            mode: Mode::Healthy,
+            name: name.to_owned(),
+            ..SimConfig::default()
+        };
+        let primary = RunningSim::start(simulator("primary", options.seed)).await?;
+        let fallback =
+            RunningSim::start(simulator("fallback", options.seed.wrapping_add(1))).await?;
+        let providers = vec![
+            ProviderConfig {
+                name: "primary".to_owned(),
+                kind: ApiKind::OpenAi,
+                base_url: primary.url(),
+                model: "gpt-4o-mini".to_owned(),
+                api_key: None,
+            },
+            ProviderConfig {
+                name: "fallback".to_owned(),
+                kind: ApiKind::Anthropic,
+                base_url: fallback.url(),
+                model: "claude-3-5-haiku-latest".to_owned(),
+                api_key: None,
+            },
+        ];
+        let mut config = PlatformConfig::new(redis.url(), postgres.url(), providers);
+        config.failover.breaker.failure_threshold = options.breaker_threshold;
+        config.failover.breaker.recovery_timeout = options.breaker_recovery;
+        config.failover.attempt_timeout = options.attempt_timeout;
+        config.failover.deadline = options.attempt_timeout * 3;
+        config.health.interval = options.health_interval;
+        config.health.llm_probe_interval = options.llm_probe_interval;
+        let platform = RunningPlatform::start(config, clock).await?;
+        Ok(Self {
+            redis,
+            postgres,
+            primary,
+            fallback,
+            platform,
+        })
+    }
+
+    /// Stops the platform and simulators, then the services.
+    pub async fn stop(mut self) {
+        self.platform.stop().await;
+        self.primary.stop().await;
+        self.fallback.stop().await;
+        let _ = self.redis.stop().await;
+        let _ = self.postgres.stop().await;
+    }
+}
