@@ -28,6 +28,8 @@ pub struct LabOptions {
     pub llm_probe_interval: Duration,
     /// Timeout of one LLM attempt.
     pub attempt_timeout: Duration,
+    /// Timeout of one PostgreSQL query on the request path.
+    pub db_timeout: Duration,
 }
 
 impl Default for LabOptions {
@@ -39,6 +41,7 @@ impl Default for LabOptions {
             health_interval: Duration::from_millis(250),
             llm_probe_interval: Duration::from_secs(2),
             attempt_timeout: Duration::from_secs(2),
+            db_timeout: Duration::from_secs(1),
         }
     }
 }
@@ -113,6 +116,7 @@ impl Lab {
         config.failover.breaker.recovery_timeout = options.breaker_recovery;
         config.failover.attempt_timeout = options.attempt_timeout;
         config.failover.deadline = options.attempt_timeout * 3;
+        config.timeouts.database = options.db_timeout;
         config.health.interval = options.health_interval;
         config.health.llm_probe_interval = options.llm_probe_interval;
         let platform = RunningPlatform::start(config, clock).await?;

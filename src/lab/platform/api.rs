@@ -220,9 +220,6 @@ async fn chat(
     if request.stream && degraded.get().streaming {
         return stream_turn(platform, request, messages, degraded).await;
     }
-    if request.stream {
-        degraded.lose(Capability::Streaming);
-    }
     match platform.llm().complete(&messages).await {
         Ok(completion) => {
             let usage = Usage {
