@@ -36,6 +36,8 @@ enum Behaviour {
     Garbage,
     /// Never answers.
     Hang,
+    /// Answers with this text once the test calls `release()`.
+    Gated(&'static str),
     /// Starts a 200 event stream and closes it before any token.
     StreamCutBeforeFirstToken,
     /// Streams one token, then closes the connection without an end marker.
@@ -48,6 +50,8 @@ struct FakeProvider {
     kind: ApiKind,
     behaviour: Mutex<Behaviour>,
     calls: AtomicUsize,
+    /// Opens the gate of `Behaviour::Gated`.
+    gate: tokio::sync::Notify,
     /// Headers of the last request, to check authentication and versions.
     last_headers: Mutex<HeaderMap>,
 }
@@ -55,6 +59,19 @@ struct FakeProvider {
 impl FakeProvider {
     fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
+    }
+
+    fn release(&self) {
+        self.gate.notify_one();
+    }
+
+    /// Waits (up to a generous bound) until the provider got `calls` calls.
+    async fn wait_for_calls(&self, calls: usize) {
+        let give_up = Instant::now() + Duration::from_secs(10);
+        while self.calls() < calls {
+            assert!(Instant::now() < give_up, "provider never got {calls} calls");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     fn set(&self, behaviour: Behaviour) {
@@ -77,6 +94,7 @@ async fn fake_provider(kind: ApiKind, behaviour: Behaviour) -> (Arc<FakeProvider
         kind,
         behaviour: Mutex::new(behaviour),
         calls: AtomicUsize::new(0),
+        gate: tokio::sync::Notify::new(),
         last_headers: Mutex::new(HeaderMap::new()),
     });
     let router = axum::Router::new()
@@ -115,6 +133,10 @@ async fn handle(
                     .insert(header::RETRY_AFTER, value.parse().expect("header value"));
             }
             response
+        }
+        Behaviour::Gated(text) => {
+            provider.gate.notified().await;
+            axum::Json(reply_json(kind, text)).into_response()
         }
         Behaviour::Garbage => (StatusCode::OK, "<html>surprise</html>").into_response(),
         Behaviour::Hang => {
@@ -380,6 +402,45 @@ async fn the_breaker_opens_at_the_threshold_and_then_spares_the_primary() {
     let json = serde_json::to_value(setup.client.breakers()).expect("serialize");
     assert_eq!(json[0]["snapshot"]["state"], "closed");
     assert_eq!(json[0]["snapshot"]["opened_count"], 1);
+}
+
+#[tokio::test]
+async fn half_open_admits_one_trial_and_sends_concurrent_calls_elsewhere() {
+    let mut settings = settings();
+    settings.breaker.failure_threshold = 1;
+    let setup = setup(down(), Behaviour::Reply("fallback"), settings).await;
+    complete(&setup).await;
+    assert_eq!(
+        setup.client.breakers()[0].snapshot.state,
+        BreakerState::Open
+    );
+
+    // The trial call reaches the recovered primary and is held there.
+    setup.primary.set(Behaviour::Gated("primary trial"));
+    setup.clock.advance(Duration::from_secs(30));
+    let client = setup.client.clone();
+    let trial = tokio::spawn(async move { client.complete(&hello()).await });
+    setup.primary.wait_for_calls(2).await;
+
+    // While it is in flight, other calls skip the primary.
+    for _ in 0..3 {
+        let completion = complete(&setup).await;
+        assert_eq!(completion.provider, "fallback");
+        assert_eq!(
+            completion.attempts[0].reason,
+            FailureReason::BreakerHalfOpenBusy
+        );
+    }
+    assert_eq!(setup.primary.calls(), 2);
+
+    setup.primary.release();
+    let trial = trial.await.expect("trial task").expect("trial served");
+    assert_eq!(trial.provider, "primary");
+    assert_eq!(trial.text, "primary trial");
+    assert_eq!(
+        setup.client.breakers()[0].snapshot.state,
+        BreakerState::Closed
+    );
 }
 
 #[tokio::test]
