@@ -449,8 +449,12 @@ impl FailoverClient {
         let slots = providers
             .into_iter()
             .map(|config| Slot {
+                breaker: CircuitBreaker::labelled(
+                    config.name.clone(),
+                    settings.breaker.clone(),
+                    Arc::clone(&clock),
+                ),
                 client: ProviderClient::new(config, http.clone()),
-                breaker: CircuitBreaker::new(settings.breaker.clone(), Arc::clone(&clock)),
                 retry_after_until: Mutex::new(None),
             })
             .collect();
