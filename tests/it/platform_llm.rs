@@ -40,6 +40,8 @@ enum Behaviour {
     Gated(&'static str),
     /// Starts a 200 event stream and closes it before any token.
     StreamCutBeforeFirstToken,
+    /// Starts a 200 event stream whose first event is an "overloaded" error.
+    StreamErrorBeforeFirstToken,
     /// Streams one token, then closes the connection without an end marker.
     StreamCutAfterFirstToken,
     /// Streams one token, then goes silent with the connection open.
@@ -144,6 +146,7 @@ async fn handle(
             StatusCode::OK.into_response()
         }
         Behaviour::StreamCutBeforeFirstToken => sse(vec![": warming up\n\n".into()], false),
+        Behaviour::StreamErrorBeforeFirstToken => sse(vec![error_frame(kind)], false),
         Behaviour::StreamCutAfterFirstToken => {
             sse(stream_frames(kind, "partial", false)[..2].to_vec(), false)
         }
@@ -214,6 +217,15 @@ fn stream_frames(kind: ApiKind, text: &str, finish: bool) -> Vec<String> {
         }
     }
     frames
+}
+
+/// An in-stream "overloaded" error event in the format's own shape.
+fn error_frame(kind: ApiKind) -> String {
+    let error = r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
+    match kind {
+        ApiKind::OpenAi => format!("data: {error}\n\n"),
+        ApiKind::Anthropic => format!("event: error\ndata: {error}\n\n"),
+    }
 }
 
 /// An event-stream response sending `frames` cut into small uneven pieces
@@ -578,6 +590,35 @@ async fn a_stream_fails_over_when_the_primary_dies_before_its_first_token() {
     assert_eq!(text, "fallback streams fine");
     assert!(end.is_ok());
     assert_eq!(setup.primary.calls(), 1);
+}
+
+#[tokio::test]
+async fn an_error_event_before_the_first_token_fails_over() {
+    let setup = setup(
+        Behaviour::StreamErrorBeforeFirstToken,
+        Behaviour::Reply("fallback"),
+        settings(),
+    )
+    .await;
+    let stream = setup.client.stream(&hello()).await.expect("stream");
+    assert_eq!(stream.provider, "fallback");
+    assert_eq!(
+        stream.attempts[0].reason,
+        FailureReason::Status {
+            code: 529,
+            message: "Overloaded".into()
+        }
+    );
+    assert_eq!(drain(stream).await.0, "fallback");
+
+    // The same error from an Anthropic-format provider after the primary
+    // failed too: nobody can serve.
+    setup.fallback.set(Behaviour::StreamErrorBeforeFirstToken);
+    let error = setup.client.stream(&hello()).await.expect_err("all fail");
+    assert_eq!(
+        error.to_string(),
+        "all LLM providers failed: primary: 529 Overloaded; fallback: 529 Overloaded"
+    );
 }
 
 #[tokio::test]
