@@ -12,6 +12,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::serve::ListenerExt;
 use futures_util::StreamExt;
 use gameday::clock::{Clock, ManualClock};
 use gameday::lab::platform::llm::{
@@ -104,6 +105,11 @@ async fn fake_provider(kind: ApiKind, behaviour: Behaviour) -> (Arc<FakeProvider
         .route("/v1/messages", axum::routing::post(handle))
         .with_state(Arc::clone(&provider));
     let (listener, address) = loopback_listener().await;
+    // Without TCP_NODELAY each small SSE write after the first waits for a
+    // delayed ACK (about 40 ms on Linux).
+    let listener = listener.tap_io(|stream| {
+        let _ = stream.set_nodelay(true);
+    });
     tokio::spawn(async move { axum::serve(listener, router).await });
     (provider, format!("http://{address}"))
 }
