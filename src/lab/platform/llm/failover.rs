@@ -811,11 +811,16 @@ mod tests {
 
     #[tokio::test]
     async fn an_unreachable_provider_is_a_connect_failure() {
+        // A port that was free a moment ago: connecting to it is refused.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = listener.local_addr().expect("address");
+        drop(listener);
         let config = ProviderConfig {
             name: "nowhere".into(),
             kind: ApiKind::OpenAi,
-            // Port 9 on loopback: nothing listens there in the test sandbox.
-            base_url: "http://127.0.0.1:9".into(),
+            base_url: format!("http://{address}"),
             model: "m".into(),
             api_key: None,
         };
