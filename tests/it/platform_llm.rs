@@ -12,6 +12,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::serve::ListenerExt;
 use futures_util::StreamExt;
 use gameday::clock::{Clock, ManualClock};
 use gameday::lab::platform::llm::{
@@ -36,8 +37,12 @@ enum Behaviour {
     Garbage,
     /// Never answers.
     Hang,
+    /// Answers with this text once the test calls `release()`.
+    Gated(&'static str),
     /// Starts a 200 event stream and closes it before any token.
     StreamCutBeforeFirstToken,
+    /// Starts a 200 event stream whose first event is an "overloaded" error.
+    StreamErrorBeforeFirstToken,
     /// Streams one token, then closes the connection without an end marker.
     StreamCutAfterFirstToken,
     /// Streams one token, then goes silent with the connection open.
@@ -48,6 +53,8 @@ struct FakeProvider {
     kind: ApiKind,
     behaviour: Mutex<Behaviour>,
     calls: AtomicUsize,
+    /// Opens the gate of `Behaviour::Gated`.
+    gate: tokio::sync::Notify,
     /// Headers of the last request, to check authentication and versions.
     last_headers: Mutex<HeaderMap>,
 }
@@ -55,6 +62,19 @@ struct FakeProvider {
 impl FakeProvider {
     fn calls(&self) -> usize {
         self.calls.load(Ordering::SeqCst)
+    }
+
+    fn release(&self) {
+        self.gate.notify_one();
+    }
+
+    /// Waits (up to a generous bound) until the provider got `calls` calls.
+    async fn wait_for_calls(&self, calls: usize) {
+        let give_up = Instant::now() + Duration::from_secs(10);
+        while self.calls() < calls {
+            assert!(Instant::now() < give_up, "provider never got {calls} calls");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     fn set(&self, behaviour: Behaviour) {
@@ -77,6 +97,7 @@ async fn fake_provider(kind: ApiKind, behaviour: Behaviour) -> (Arc<FakeProvider
         kind,
         behaviour: Mutex::new(behaviour),
         calls: AtomicUsize::new(0),
+        gate: tokio::sync::Notify::new(),
         last_headers: Mutex::new(HeaderMap::new()),
     });
     let router = axum::Router::new()
@@ -84,6 +105,11 @@ async fn fake_provider(kind: ApiKind, behaviour: Behaviour) -> (Arc<FakeProvider
         .route("/v1/messages", axum::routing::post(handle))
         .with_state(Arc::clone(&provider));
     let (listener, address) = loopback_listener().await;
+    // Without TCP_NODELAY each small SSE write after the first waits for a
+    // delayed ACK (about 40 ms on Linux).
+    let listener = listener.tap_io(|stream| {
+        let _ = stream.set_nodelay(true);
+    });
     tokio::spawn(async move { axum::serve(listener, router).await });
     (provider, format!("http://{address}"))
 }
@@ -116,12 +142,17 @@ async fn handle(
             }
             response
         }
+        Behaviour::Gated(text) => {
+            provider.gate.notified().await;
+            axum::Json(reply_json(kind, text)).into_response()
+        }
         Behaviour::Garbage => (StatusCode::OK, "<html>surprise</html>").into_response(),
         Behaviour::Hang => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             StatusCode::OK.into_response()
         }
         Behaviour::StreamCutBeforeFirstToken => sse(vec![": warming up\n\n".into()], false),
+        Behaviour::StreamErrorBeforeFirstToken => sse(vec![error_frame(kind)], false),
         Behaviour::StreamCutAfterFirstToken => {
             sse(stream_frames(kind, "partial", false)[..2].to_vec(), false)
         }
@@ -192,6 +223,15 @@ fn stream_frames(kind: ApiKind, text: &str, finish: bool) -> Vec<String> {
         }
     }
     frames
+}
+
+/// An in-stream "overloaded" error event in the format's own shape.
+fn error_frame(kind: ApiKind) -> String {
+    let error = r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
+    match kind {
+        ApiKind::OpenAi => format!("data: {error}\n\n"),
+        ApiKind::Anthropic => format!("event: error\ndata: {error}\n\n"),
+    }
 }
 
 /// An event-stream response sending `frames` cut into small uneven pieces
@@ -383,6 +423,45 @@ async fn the_breaker_opens_at_the_threshold_and_then_spares_the_primary() {
 }
 
 #[tokio::test]
+async fn half_open_admits_one_trial_and_sends_concurrent_calls_elsewhere() {
+    let mut settings = settings();
+    settings.breaker.failure_threshold = 1;
+    let setup = setup(down(), Behaviour::Reply("fallback"), settings).await;
+    complete(&setup).await;
+    assert_eq!(
+        setup.client.breakers()[0].snapshot.state,
+        BreakerState::Open
+    );
+
+    // The trial call reaches the recovered primary and is held there.
+    setup.primary.set(Behaviour::Gated("primary trial"));
+    setup.clock.advance(Duration::from_secs(30));
+    let client = setup.client.clone();
+    let trial = tokio::spawn(async move { client.complete(&hello()).await });
+    setup.primary.wait_for_calls(2).await;
+
+    // While it is in flight, other calls skip the primary.
+    for _ in 0..3 {
+        let completion = complete(&setup).await;
+        assert_eq!(completion.provider, "fallback");
+        assert_eq!(
+            completion.attempts[0].reason,
+            FailureReason::BreakerHalfOpenBusy
+        );
+    }
+    assert_eq!(setup.primary.calls(), 2);
+
+    setup.primary.release();
+    let trial = trial.await.expect("trial task").expect("trial served");
+    assert_eq!(trial.provider, "primary");
+    assert_eq!(trial.text, "primary trial");
+    assert_eq!(
+        setup.client.breakers()[0].snapshot.state,
+        BreakerState::Closed
+    );
+}
+
+#[tokio::test]
 async fn a_400_is_returned_at_once_without_failover_or_breaker_count() {
     let setup = setup(
         Behaviour::Status {
@@ -517,6 +596,35 @@ async fn a_stream_fails_over_when_the_primary_dies_before_its_first_token() {
     assert_eq!(text, "fallback streams fine");
     assert!(end.is_ok());
     assert_eq!(setup.primary.calls(), 1);
+}
+
+#[tokio::test]
+async fn an_error_event_before_the_first_token_fails_over() {
+    let setup = setup(
+        Behaviour::StreamErrorBeforeFirstToken,
+        Behaviour::Reply("fallback"),
+        settings(),
+    )
+    .await;
+    let stream = setup.client.stream(&hello()).await.expect("stream");
+    assert_eq!(stream.provider, "fallback");
+    assert_eq!(
+        stream.attempts[0].reason,
+        FailureReason::Status {
+            code: 529,
+            message: "Overloaded".into()
+        }
+    );
+    assert_eq!(drain(stream).await.0, "fallback");
+
+    // The same error from an Anthropic-format provider after the primary
+    // failed too: nobody can serve.
+    setup.fallback.set(Behaviour::StreamErrorBeforeFirstToken);
+    let error = setup.client.stream(&hello()).await.expect_err("all fail");
+    assert_eq!(
+        error.to_string(),
+        "all LLM providers failed: primary: 529 Overloaded; fallback: 529 Overloaded"
+    );
 }
 
 #[tokio::test]

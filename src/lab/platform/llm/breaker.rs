@@ -201,6 +201,8 @@ struct Inner {
 }
 
 struct Shared {
+    /// Names the breaker in logs (the provider's name).
+    label: String,
     settings: BreakerSettings,
     clock: Arc<dyn Clock>,
     inner: Mutex<Inner>,
@@ -224,6 +226,15 @@ impl std::fmt::Debug for CircuitBreaker {
 impl CircuitBreaker {
     /// A Closed breaker. Thresholds of zero are treated as one.
     pub fn new(settings: BreakerSettings, clock: Arc<dyn Clock>) -> Self {
+        Self::labelled("breaker", settings, clock)
+    }
+
+    /// A Closed breaker whose transitions are logged under `label`.
+    pub fn labelled(
+        label: impl Into<String>,
+        settings: BreakerSettings,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         let settings = BreakerSettings {
             failure_threshold: settings.failure_threshold.max(1),
             half_open_max_calls: settings.half_open_max_calls.max(1),
@@ -232,6 +243,7 @@ impl CircuitBreaker {
         };
         Self {
             shared: Arc::new(Shared {
+                label: label.into(),
                 settings,
                 clock,
                 inner: Mutex::new(Inner {
@@ -389,6 +401,13 @@ impl Shared {
             BreakerState::Open => inner.counts.opened += 1,
             BreakerState::HalfOpen => inner.counts.half_opened += 1,
         }
+        tracing::info!(
+            breaker = %self.label,
+            %from,
+            to = %to.state(),
+            %reason,
+            "circuit breaker transition"
+        );
         if inner.history.len() == HISTORY_LIMIT {
             inner.history.pop_front();
         }

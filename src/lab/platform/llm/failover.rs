@@ -19,21 +19,21 @@
 //! caller as a [`StreamError`], so no text is ever produced twice.
 
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures_util::{Stream, StreamExt};
+use futures_util::StreamExt;
 use serde::Serialize;
-use tokio::time::{Instant, Sleep};
+use tokio::time::Instant;
 
 pub use super::breaker::{BreakerSettings, BreakerSnapshot};
 use super::breaker::{CircuitBreaker, Permit, Rejected};
+pub use super::completion_stream::{CompletionStream, StreamError, StreamEvent};
 pub use super::message::{ChatMessage, Role};
+pub use super::outcome::{AttemptFailure, Completion, FailoverError, FailureReason};
 pub use super::provider::{ApiKind, ProviderConfig};
 use super::provider::{
-    ProviderClient, ProviderError, ProviderEvent, ProviderReply, ProviderStream, describe_status,
+    ProviderClient, ProviderError, ProviderEvent, ProviderReply, ProviderStream,
     is_request_error_status,
 };
 use crate::clock::Clock;
@@ -62,220 +62,6 @@ impl Default for FailoverSettings {
             max_tokens: 1024,
         }
     }
-}
-
-/// Why one provider did not serve a request.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum FailureReason {
-    /// Skipped: its breaker is open.
-    BreakerOpen,
-    /// Skipped: its breaker is half-open and its trial slots are taken.
-    BreakerHalfOpenBusy,
-    /// Skipped: it asked us to come back later with `Retry-After`.
-    RetryAfter {
-        /// When it may be called again (on the failover clock).
-        until: Instant,
-        /// How long that was from the moment it was skipped.
-        remaining: Duration,
-    },
-    /// It answered with a status another provider could do better than.
-    Status {
-        /// HTTP status code (error events inside streams are mapped to one).
-        code: u16,
-        /// The provider's message or the status's reason phrase.
-        message: String,
-    },
-    /// It did not answer within `attempt_timeout`.
-    Timeout,
-    /// It could not be reached.
-    Connect(String),
-    /// Its answer had an unexpected shape.
-    Malformed(String),
-    /// The call's overall deadline ran out before or during this attempt.
-    Deadline,
-}
-
-impl FailureReason {
-    /// A stable machine-readable name of the variant.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Self::BreakerOpen => "breaker_open",
-            Self::BreakerHalfOpenBusy => "breaker_half_open_busy",
-            Self::RetryAfter { .. } => "retry_after",
-            Self::Status { .. } => "status",
-            Self::Timeout => "timeout",
-            Self::Connect(_) => "connect",
-            Self::Malformed(_) => "malformed",
-            Self::Deadline => "deadline",
-        }
-    }
-
-    /// Whether the provider was skipped without being called.
-    pub fn was_skipped(&self) -> bool {
-        matches!(
-            self,
-            Self::BreakerOpen
-                | Self::BreakerHalfOpenBusy
-                | Self::RetryAfter { .. }
-                | Self::Deadline
-        )
-    }
-}
-
-impl std::fmt::Display for FailureReason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::BreakerOpen => f.write_str("breaker open"),
-            Self::BreakerHalfOpenBusy => f.write_str("breaker half-open, trial call in flight"),
-            Self::RetryAfter { remaining, .. } => write!(
-                f,
-                "honouring Retry-After ({:.1}s left)",
-                remaining.as_secs_f64()
-            ),
-            Self::Status { code, message } => f.write_str(&describe_status(*code, message)),
-            Self::Timeout => f.write_str("timed out"),
-            Self::Connect(detail) => write!(f, "connection error: {detail}"),
-            Self::Malformed(detail) => write!(f, "malformed response: {detail}"),
-            Self::Deadline => f.write_str("overall deadline reached"),
-        }
-    }
-}
-
-/// Serialized as `{"kind": "...", "message": "<Display>"}`.
-impl Serialize for FailureReason {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut reason = serializer.serialize_struct("FailureReason", 2)?;
-        reason.serialize_field("kind", self.kind())?;
-        reason.serialize_field("message", &self.to_string())?;
-        reason.end()
-    }
-}
-
-impl From<&ProviderError> for FailureReason {
-    fn from(error: &ProviderError) -> Self {
-        match error {
-            ProviderError::Status { code, message, .. } => Self::Status {
-                code: *code,
-                message: message.clone(),
-            },
-            ProviderError::Connect(detail) => Self::Connect(detail.clone()),
-            ProviderError::Timeout => Self::Timeout,
-            ProviderError::Malformed(detail) => Self::Malformed(detail.clone()),
-        }
-    }
-}
-
-/// One provider that did not serve a request, and why.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct AttemptFailure {
-    /// The provider's configured name.
-    pub provider: String,
-    /// Why it did not serve.
-    pub reason: FailureReason,
-}
-
-impl std::fmt::Display for AttemptFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.provider, self.reason)
-    }
-}
-
-/// Why a `complete` or `stream` call failed as a whole.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum FailoverError {
-    /// No provider could serve the request; one entry per provider, in order.
-    #[error("all LLM providers failed: {}", list_attempts(attempts))]
-    AllFailed {
-        /// What happened at each provider.
-        attempts: Vec<AttemptFailure>,
-    },
-    /// A provider refused the request itself (400, 401, 403, 404, 422, ...);
-    /// no other provider was tried.
-    #[error("LLM provider {provider} rejected the request: {}", describe_status(*status, message))]
-    Rejected {
-        /// The provider that refused.
-        provider: String,
-        /// Its HTTP status.
-        status: u16,
-        /// Its error message, or the status's reason phrase.
-        message: String,
-    },
-}
-
-fn list_attempts(attempts: &[AttemptFailure]) -> String {
-    if attempts.is_empty() {
-        return "no providers configured".into();
-    }
-    let listed: Vec<String> = attempts.iter().map(ToString::to_string).collect();
-    listed.join("; ")
-}
-
-/// A complete answer and who gave it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Completion {
-    /// The provider that served the request.
-    pub provider: String,
-    /// The model that answered, as that provider reported it.
-    pub model: String,
-    /// The generated text.
-    pub text: String,
-    /// Prompt tokens.
-    pub input_tokens: u64,
-    /// Generated tokens.
-    pub output_tokens: u64,
-    /// Providers skipped or failed before the one that served, in order.
-    pub attempts: Vec<AttemptFailure>,
-}
-
-/// One piece of a streamed answer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub enum StreamEvent {
-    /// Generated text, never empty.
-    Delta(String),
-    /// The end of the answer, with its usage (0 if the provider reported none).
-    Done {
-        /// Prompt tokens.
-        input_tokens: u64,
-        /// Generated tokens.
-        output_tokens: u64,
-    },
-}
-
-impl From<ProviderEvent> for StreamEvent {
-    fn from(event: ProviderEvent) -> Self {
-        match event {
-            ProviderEvent::Delta(text) => Self::Delta(text),
-            ProviderEvent::Done {
-                input_tokens,
-                output_tokens,
-            } => Self::Done {
-                input_tokens,
-                output_tokens,
-            },
-        }
-    }
-}
-
-/// Why a stream broke after its first token (no failover is possible then).
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum StreamError {
-    /// No event arrived for longer than `attempt_timeout`.
-    #[error("stream from {provider} stalled: no event for {:.1}s", idle.as_secs_f64())]
-    Stalled {
-        /// The provider streaming.
-        provider: String,
-        /// How long it was silent.
-        idle: Duration,
-    },
-    /// The provider's stream failed.
-    #[error("stream from {provider} failed: {reason}")]
-    Failed {
-        /// The provider streaming.
-        provider: String,
-        /// What went wrong.
-        reason: FailureReason,
-    },
 }
 
 /// A provider's breaker, for `/breakers`.
@@ -449,8 +235,12 @@ impl FailoverClient {
         let slots = providers
             .into_iter()
             .map(|config| Slot {
+                breaker: CircuitBreaker::labelled(
+                    config.name.clone(),
+                    settings.breaker.clone(),
+                    Arc::clone(&clock),
+                ),
                 client: ProviderClient::new(config, http.clone()),
-                breaker: CircuitBreaker::new(settings.breaker.clone(), Arc::clone(&clock)),
                 retry_after_until: Mutex::new(None),
             })
             .collect();
@@ -508,18 +298,15 @@ impl FailoverClient {
         };
         let served = self.serve(&attempt).await?;
         let (inner, first) = served.value;
-        let stall_timeout = self.inner.settings.attempt_timeout;
-        Ok(CompletionStream {
-            provider: served.provider,
-            model: served.model,
-            attempts: served.attempts,
+        Ok(CompletionStream::new(
+            served.provider,
+            served.model,
+            served.attempts,
             inner,
-            first: Some(first.into()),
-            permit: Some(served.permit),
-            stall_timeout,
-            stall: Box::pin(tokio::time::sleep(stall_timeout)),
-            finished: false,
-        })
+            first,
+            served.permit,
+            self.inner.settings.attempt_timeout,
+        ))
     }
 
     /// Every provider's breaker, in failover order.
@@ -639,112 +426,6 @@ impl FailoverClient {
     }
 }
 
-/// A streamed answer that already produced its first event.
-///
-/// Yields deltas, then one `Done`, then ends; or yields one [`StreamError`]
-/// and ends. The outcome is recorded on the provider's breaker: `Done` is a
-/// success, an error or stall a failure. Dropping the stream before the end
-/// counts as a success, since the provider was producing tokens and it was
-/// the caller who stopped listening.
-pub struct CompletionStream {
-    /// The provider streaming.
-    pub provider: String,
-    /// The model asked for (as configured for that provider).
-    pub model: String,
-    /// Providers skipped or failed before this one, in order.
-    pub attempts: Vec<AttemptFailure>,
-    inner: ProviderStream,
-    /// The event that made `stream()` return, not yet handed out.
-    first: Option<StreamEvent>,
-    /// Settled when the stream ends; `None` afterwards.
-    permit: Option<Permit>,
-    stall_timeout: Duration,
-    /// Fires when no event arrived for `stall_timeout`.
-    stall: Pin<Box<Sleep>>,
-    finished: bool,
-}
-
-impl std::fmt::Debug for CompletionStream {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CompletionStream")
-            .field("provider", &self.provider)
-            .field("model", &self.model)
-            .field("finished", &self.finished)
-            .finish()
-    }
-}
-
-impl CompletionStream {
-    fn deliver(&mut self, event: StreamEvent) -> StreamEvent {
-        if matches!(event, StreamEvent::Done { .. }) {
-            self.finished = true;
-            if let Some(permit) = self.permit.take() {
-                permit.success();
-            }
-        } else if let Some(deadline) = Instant::now().checked_add(self.stall_timeout) {
-            self.stall.as_mut().reset(deadline);
-        }
-        event
-    }
-
-    fn fail(&mut self, error: StreamError) -> StreamError {
-        self.finished = true;
-        if let Some(permit) = self.permit.take() {
-            permit.failure(&error.to_string());
-        }
-        error
-    }
-}
-
-impl Stream for CompletionStream {
-    type Item = Result<StreamEvent, StreamError>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.get_mut();
-        if this.finished {
-            return Poll::Ready(None);
-        }
-        if let Some(first) = this.first.take() {
-            return Poll::Ready(Some(Ok(this.deliver(first))));
-        }
-        match this.inner.poll_next_unpin(cx) {
-            Poll::Ready(Some(Ok(event))) => Poll::Ready(Some(Ok(this.deliver(event.into())))),
-            Poll::Ready(Some(Err(error))) => {
-                let error = StreamError::Failed {
-                    provider: this.provider.clone(),
-                    reason: FailureReason::from(&error),
-                };
-                Poll::Ready(Some(Err(this.fail(error))))
-            }
-            Poll::Ready(None) => {
-                let error = StreamError::Failed {
-                    provider: this.provider.clone(),
-                    reason: FailureReason::Malformed("stream ended before its end marker".into()),
-                };
-                Poll::Ready(Some(Err(this.fail(error))))
-            }
-            Poll::Pending => match this.stall.as_mut().poll(cx) {
-                Poll::Ready(()) => {
-                    let error = StreamError::Stalled {
-                        provider: this.provider.clone(),
-                        idle: this.stall_timeout,
-                    };
-                    Poll::Ready(Some(Err(this.fail(error))))
-                }
-                Poll::Pending => Poll::Pending,
-            },
-        }
-    }
-}
-
-impl Drop for CompletionStream {
-    fn drop(&mut self) {
-        if let Some(permit) = self.permit.take() {
-            permit.success();
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -757,40 +438,6 @@ mod tests {
             Arc::new(ManualClock::new()),
             reqwest::Client::new(),
         )
-    }
-
-    #[test]
-    fn all_failed_lists_every_provider_and_reason() {
-        let error = FailoverError::AllFailed {
-            attempts: vec![
-                AttemptFailure {
-                    provider: "primary".into(),
-                    reason: FailureReason::BreakerOpen,
-                },
-                AttemptFailure {
-                    provider: "fallback".into(),
-                    reason: FailureReason::Status {
-                        code: 503,
-                        message: "Service Unavailable".into(),
-                    },
-                },
-            ],
-        };
-        assert_eq!(
-            error.to_string(),
-            "all LLM providers failed: primary: breaker open; fallback: 503 Service Unavailable"
-        );
-    }
-
-    #[test]
-    fn failure_reasons_serialize_with_a_kind() {
-        let json = serde_json::to_value(AttemptFailure {
-            provider: "p".into(),
-            reason: FailureReason::Timeout,
-        })
-        .expect("serialize");
-        assert_eq!(json["reason"]["kind"], "timeout");
-        assert_eq!(json["reason"]["message"], "timed out");
     }
 
     #[tokio::test]
@@ -807,11 +454,16 @@ mod tests {
 
     #[tokio::test]
     async fn an_unreachable_provider_is_a_connect_failure() {
+        // A port that was free a moment ago: connecting to it is refused.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = listener.local_addr().expect("address");
+        drop(listener);
         let config = ProviderConfig {
             name: "nowhere".into(),
             kind: ApiKind::OpenAi,
-            // Port 9 on loopback: nothing listens there in the test sandbox.
-            base_url: "http://127.0.0.1:9".into(),
+            base_url: format!("http://{address}"),
             model: "m".into(),
             api_key: None,
         };

@@ -5,6 +5,8 @@
 //!   order, skipping those whose breaker is open or whose `Retry-After` has not
 //!   passed, bounds every attempt and the whole call by timeouts, and fails
 //!   over only on errors that another provider could fix.
+//! - [`outcome`]: what a call reports (per-provider failures, errors, the
+//!   completion); [`completion_stream`]: a stream after its first token.
 //! - [`breaker`]: one circuit breaker per provider.
 //! - [`provider`]: HTTP clients for the OpenAI and Anthropic wire formats.
 //! - [`sse`]: a small Server-Sent Events parser the streaming clients share.
@@ -15,6 +17,9 @@
 //! a stream never fails over after its first token.
 
 pub mod failover;
+
+pub mod completion_stream;
+pub mod outcome;
 
 pub mod breaker;
 pub mod provider;

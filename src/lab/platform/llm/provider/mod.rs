@@ -40,8 +40,8 @@ pub enum ApiKind {
     Anthropic,
 }
 
-/// One configured provider.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
+/// One configured provider. Its `Debug` output redacts the API key.
+#[derive(Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct ProviderConfig {
     /// Name used in logs, errors, breakers and response headers.
     pub name: String,
@@ -54,6 +54,18 @@ pub struct ProviderConfig {
     /// API key, sent as `Authorization: Bearer` (OpenAI) or `x-api-key`
     /// (Anthropic) when present.
     pub api_key: Option<String>,
+}
+
+impl std::fmt::Debug for ProviderConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderConfig")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("base_url", &self.base_url)
+            .field("model", &self.model)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 /// A complete (non-streamed) reply.
@@ -481,6 +493,23 @@ mod tests {
             assert!(!status(code).is_request_error(), "{code}");
         }
         assert!(!ProviderError::Timeout.is_request_error());
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_api_key() {
+        let config = ProviderConfig {
+            name: "p".into(),
+            kind: ApiKind::OpenAi,
+            base_url: "http://x".into(),
+            model: "m".into(),
+            api_key: Some("sk-secret".into()),
+        };
+        let shown = format!(
+            "{config:?} {:?}",
+            ProviderClient::new(config.clone(), reqwest::Client::new())
+        );
+        assert!(!shown.contains("sk-secret"), "{shown}");
+        assert!(shown.contains("<redacted>"));
     }
 
     #[test]
