@@ -9,6 +9,7 @@
 //! - [`platform`]: the reference agent platform (the system under test).
 //! - [`proxy`]: the Toxiproxy-compatible fault proxy.
 
+pub mod lab_cli;
 pub mod llm_sim;
 pub mod platform;
 pub mod proxy;
