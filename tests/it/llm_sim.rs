@@ -709,3 +709,24 @@ async fn cli_prints_its_url_and_refuses_remote_addresses() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--allow-remote"));
 }
+
+#[tokio::test]
+async fn health_ignores_the_mode_and_unknown_routes_get_json_404() {
+    let sim = start(Mode::Hang).await;
+    let health = admin_get(&sim, "/health").await;
+    assert_eq!(health, json!({"status": "ok", "name": "primary"}));
+    let response = client()
+        .get(format!("{}/v1/models/nope", sim.url()))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), 404);
+    let body = json_of(response).await;
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("/v1/models/nope"))
+    );
+    assert_eq!(sim.stats().requests, 0, "only provider routes are counted");
+    sim.stop().await;
+}

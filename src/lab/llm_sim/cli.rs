@@ -61,13 +61,26 @@ pub struct Args {
     #[arg(long, value_name = "MODE", default_value = "healthy", value_parser = Mode::parse)]
     pub mode: Mode,
 
-    /// Length of a full reply, in tokens (whitespace-separated words).
-    #[arg(long, value_name = "N", default_value_t = 20)]
+    /// Length of a full reply, in tokens (whitespace-separated words), at most 100000.
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = parse_reply_tokens)]
     pub reply_tokens: usize,
 
     /// Name of this simulator: in every reply and the x-llm-sim-name header.
     #[arg(long, default_value = "llm-sim")]
     pub name: String,
+}
+
+/// The longest reply the CLI accepts; every reply is built in memory.
+const MAX_REPLY_TOKENS: usize = 100_000;
+
+fn parse_reply_tokens(text: &str) -> Result<usize, String> {
+    let tokens: usize = text
+        .parse()
+        .map_err(|error| format!("not a token count: {error}"))?;
+    if tokens > MAX_REPLY_TOKENS {
+        return Err(format!("at most {MAX_REPLY_TOKENS} tokens, got {tokens}"));
+    }
+    Ok(tokens)
 }
 
 /// Runs the subcommand until Ctrl-C or SIGTERM.

@@ -122,10 +122,25 @@ pub struct RunningSim {
     task: JoinHandle<std::io::Result<()>>,
 }
 
+impl std::fmt::Debug for RunningSim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningSim")
+            .field("addr", &self.addr)
+            .field("name", &self.state.name)
+            .finish_non_exhaustive()
+    }
+}
+
 impl RunningSim {
     /// Binds `127.0.0.1:0` and serves `config` in a task.
     pub async fn start(config: SimConfig) -> std::io::Result<RunningSim> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
+        RunningSim::start_on(listener, config)
+    }
+
+    /// Serves `config` on a listener the caller bound, in a task. Must be
+    /// called inside a tokio runtime.
+    pub fn start_on(listener: TcpListener, config: SimConfig) -> std::io::Result<RunningSim> {
         let addr = listener.local_addr()?;
         let (trigger, outer) = shutdown::channel();
         let (inner_trigger, inner) = shutdown::channel();
