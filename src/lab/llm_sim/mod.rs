@@ -102,6 +102,10 @@ async fn serve_state(
         tracing::info!(sim = %state.name, %address, mode = %state.mode(), "llm-sim listening");
     }
     let app = server::router(state);
+    // Token-by-token SSE writes must not wait for delayed ACKs (Nagle).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
+        let _ = stream.set_nodelay(true);
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;

@@ -417,7 +417,7 @@ impl FailoverClient {
                     {
                         slot.set_retry_after(until);
                     }
-                    tracing::warn!(provider = slot.name(), %reason, "LLM provider failed, failing over");
+                    tracing::debug!(provider = slot.name(), %reason, "LLM provider failed, failing over");
                     attempts.push(failed(reason));
                 }
             }
