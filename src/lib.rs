@@ -26,4 +26,5 @@ pub mod timestamp;
 pub mod faults;
 
 pub mod lab;
+pub mod observe;
 pub mod smoke;
