@@ -22,6 +22,8 @@ pub mod rng;
 pub mod shutdown;
 pub mod timestamp;
 
+pub mod scenario;
+
 pub mod faults;
 
 pub mod lab;
