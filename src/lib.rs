@@ -22,6 +22,7 @@ pub mod rng;
 pub mod shutdown;
 pub mod timestamp;
 
+pub mod plan;
 pub mod scenario;
 
 pub mod faults;

@@ -756,11 +756,11 @@ pub fn format_duration(duration: Duration) -> String {
     if millis == 0 && duration.as_nanos() > 0 {
         return format!("{}us", duration.as_micros());
     }
-    if millis % 3_600_000 == 0 && millis > 0 {
+    if millis.is_multiple_of(3_600_000) && millis > 0 {
         format!("{}h", millis / 3_600_000)
-    } else if millis % 60_000 == 0 && millis > 0 {
+    } else if millis.is_multiple_of(60_000) && millis > 0 {
         format!("{}m", millis / 60_000)
-    } else if millis % 1000 == 0 {
+    } else if millis.is_multiple_of(1000) {
         format!("{}s", millis / 1000)
     } else if millis > 1000 {
         format!("{}s", trim_float(duration.as_secs_f64()))
