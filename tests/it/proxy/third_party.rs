@@ -48,7 +48,7 @@ async fn toxiproxy_rust_drives_our_server() {
         found
             .with_latency("downstream".into(), 200, 0, 1.0)
             .apply(|| {
-                let start = std::time::Instant::now();
+                let start = tokio::time::Instant::now();
                 assert_eq!(echo(b"hi").unwrap(), b"hi");
                 assert!(start.elapsed() >= Duration::from_millis(200));
             })
