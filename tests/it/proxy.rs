@@ -3,6 +3,7 @@
 //! client, and a third-party client (toxiproxy_rust) driving our server.
 
 mod api;
+mod cli;
 mod client;
 mod data_plane;
 mod third_party;

@@ -439,3 +439,53 @@ async fn shutdown_closes_connections_and_listeners() {
     assert!(TcpStream::connect(listen).await.is_err());
     assert!(TcpStream::connect(api).await.is_err());
 }
+
+#[tokio::test]
+async fn absurd_attribute_values_do_not_crash_the_server() {
+    let proxy = start_proxy().await;
+    let (upstream, _echo) = echo_server().await;
+    let listen = create_proxy(&proxy, "p", upstream).await;
+    let extremes = [i64::MAX, i64::MIN, -1];
+    for value in extremes {
+        let bodies = [
+            format!(
+                r#"{{"name":"l","type":"latency","attributes":{{"latency":{value},"jitter":{value}}}}}"#
+            ),
+            format!(r#"{{"name":"s","type":"slow_close","attributes":{{"delay":{value}}}}}"#),
+            format!(
+                r#"{{"name":"t","type":"timeout","stream":"upstream","attributes":{{"timeout":{value}}}}}"#
+            ),
+            format!(
+                r#"{{"name":"r","type":"reset_peer","stream":"upstream","attributes":{{"timeout":{value}}}}}"#
+            ),
+            format!(r#"{{"name":"d","type":"limit_data","attributes":{{"bytes":{value}}}}}"#),
+            format!(
+                r#"{{"name":"c","type":"slicer","attributes":{{"average_size":5,"size_variation":{value},"delay":{value}}}}}"#
+            ),
+            format!(
+                r#"{{"name":"b","type":"bandwidth","attributes":{{"rate":{}}}}}"#,
+                value.max(1)
+            ),
+        ];
+        for body in &bodies {
+            let answer = call(&proxy, "POST", "/proxies/p/toxics", Some(body)).await;
+            assert!(
+                answer.status == 200 || answer.status == 400,
+                "{body}: {}",
+                answer.body
+            );
+        }
+        let mut client = TcpStream::connect(listen).await.unwrap();
+        let _ = client.write_all(b"some bytes").await;
+        let mut buffer = [0u8; 64];
+        let _ = tokio::time::timeout(Duration::from_millis(200), client.read(&mut buffer)).await;
+        drop(client);
+        assert_eq!(call(&proxy, "POST", "/reset", None).await.status, 204);
+    }
+    assert_eq!(
+        call(&proxy, "GET", "/version", None).await.status,
+        200,
+        "still serving"
+    );
+    proxy.stop().await.unwrap();
+}

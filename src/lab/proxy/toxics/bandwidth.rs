@@ -26,7 +26,7 @@ pub(crate) struct Bandwidth {
 impl Bandwidth {
     pub(crate) fn new(rate_kb_per_second: i64) -> Self {
         Self {
-            bytes_per_second: rate_kb_per_second.max(0) as u64 * 1000,
+            bytes_per_second: (rate_kb_per_second.max(0) as u64).saturating_mul(1000),
             queue: VecDeque::new(),
             next_send: None,
         }

@@ -39,7 +39,7 @@ impl Latency {
             return self.latency;
         }
         let offset = self.rng.range_i64(-self.jitter_ms, self.jitter_ms - 1);
-        let total = self.latency.as_millis() as i64 + offset;
+        let total = (self.latency.as_millis() as i64).saturating_add(offset);
         millis(total)
     }
 }

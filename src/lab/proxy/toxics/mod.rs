@@ -116,9 +116,14 @@ pub(crate) fn build(
     }
 }
 
-/// Milliseconds as a duration; negative values count as zero.
+/// The longest wait any toxic schedules. Toxiproxy accepts any integer;
+/// capping keeps `Instant` arithmetic from overflowing (a panic) on absurd
+/// values while leaving every realistic setting untouched.
+pub(crate) const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
+
+/// Milliseconds as a duration; negative values count as zero, huge ones as [`MAX_WAIT`].
 pub(crate) fn millis(value: i64) -> std::time::Duration {
-    std::time::Duration::from_millis(value.max(0) as u64)
+    std::time::Duration::from_millis(value.max(0) as u64).min(MAX_WAIT)
 }
 
 #[cfg(test)]
@@ -143,5 +148,47 @@ pub(crate) mod test_support {
             });
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::*;
+    use super::*;
+
+    /// Any integer the API accepts must not make a stage panic.
+    #[test]
+    fn extreme_attributes_never_panic() {
+        for value in [i64::MIN, -1, 0, 1, i64::MAX] {
+            let kinds = [
+                ToxicKind::Latency {
+                    latency: value,
+                    jitter: value,
+                },
+                ToxicKind::Bandwidth { rate: value },
+                ToxicKind::SlowClose { delay: value },
+                ToxicKind::Timeout { timeout: value },
+                ToxicKind::ResetPeer { timeout: value },
+                ToxicKind::Slicer {
+                    average_size: value,
+                    size_variation: value,
+                    delay: value,
+                },
+                ToxicKind::LimitData { bytes: value },
+                ToxicKind::Noop,
+            ];
+            for kind in kinds {
+                let now = Instant::now();
+                let mut stage = build(&kind, true, Rng::new(1), now, None);
+                stage.push(chunk("some bytes", now), now);
+                stage.push(Event::End(End::Fin), now);
+                let _ = pull_all(stage.as_mut(), now);
+                if let Some(deadline) = stage.deadline() {
+                    let _ = pull_all(stage.as_mut(), deadline);
+                }
+                stage.chain_changed(now);
+                let _ = stage.drain(Removal::Deleted);
+            }
+        }
     }
 }

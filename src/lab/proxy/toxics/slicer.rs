@@ -32,7 +32,7 @@ impl Slicer {
         Self {
             average,
             variation,
-            delay: Duration::from_micros(delay_us.max(0) as u64),
+            delay: Duration::from_micros(delay_us.max(0) as u64).min(super::MAX_WAIT),
             rng,
             queue: VecDeque::new(),
             next_send: None,
@@ -45,7 +45,7 @@ impl Slicer {
         // A stack of pieces still to split; the last element is the leftmost.
         let mut pending = vec![data];
         while let Some(piece) = pending.pop() {
-            if piece.len() <= self.average + self.variation {
+            if piece.len() <= self.average.saturating_add(self.variation) {
                 pieces.push(piece);
                 continue;
             }
