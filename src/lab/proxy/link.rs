@@ -2,16 +2,16 @@
 //! chain → destination socket) and reacts to live toxic changes.
 //!
 //! One loop per direction owns the read half of the source, the write half of
-//! the destination and the [`Chain`]; it reads a chunk (up to 32 KiB, stamped
-//! with its arrival time) when the chain can take one, writes whatever the
+//! the destination and the [`Chain`]; it reads a chunk (up to 32 KiB when
+//! there are toxics, stamped with its arrival time) when the chain can take one, writes whatever the
 //! chain has released, sleeps until the chain's next deadline with the
 //! precise timer, and rewires the chain when the proxy's toxics change.
 
 use std::pin::Pin;
 use std::sync::Arc;
 
-use bytes::BytesMut;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use bytes::{BufMut, BytesMut};
+use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::{ReadHalf, WriteHalf};
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
@@ -23,8 +23,13 @@ use super::toxics::{Chunk, End, Event};
 use crate::faults::toxiproxy::model::Stream;
 use crate::rng::Rng;
 
-/// The most one socket read hands to the chain (Toxiproxy's chunk size).
+/// The most one socket read hands to a chain with toxics (Toxiproxy's chunk size).
 pub(crate) const CHUNK_SIZE: usize = 32 * 1024;
+/// Reads start at this size and double while they fill the buffer.
+const MIN_READ: usize = 16 * 1024;
+/// The largest read when there are no toxics: chunk boundaries only matter to
+/// toxics, and bulk transfers go faster with fewer, larger reads.
+const FAST_PATH_READ: usize = 256 * 1024;
 
 /// How a link finished.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,7 +57,8 @@ impl Link<'_> {
         let now = Instant::now();
         let plan = self.toxics.borrow_and_update().clone();
         let mut chain = Chain::new(plan.for_stream(self.stream), self.rng.clone(), now);
-        let mut buffer = BytesMut::with_capacity(CHUNK_SIZE);
+        let mut buffer = BytesMut::new();
+        let mut read_size = MIN_READ;
         let mut sleep: Option<Pin<Box<PreciseSleep>>> = None;
         let mut source_open = true;
         let mut toxics_open = true;
@@ -84,9 +90,6 @@ impl Link<'_> {
                 None => sleep = None,
             }
             let can_read = source_open && chain.accepting();
-            if can_read && buffer.capacity() < CHUNK_SIZE {
-                buffer.reserve(CHUNK_SIZE);
-            }
             tokio::select! {
                 biased;
                 changed = self.toxics.changed(), if toxics_open => {
@@ -101,14 +104,30 @@ impl Link<'_> {
                     source_open = false;
                     chain.push(Event::End(End::Fin), Instant::now());
                 }
-                read = self.source.read_buf(&mut buffer), if can_read => {
+                // Waiting for readability first means an idle connection
+                // holds no read buffer it does not need yet.
+                ready = self.source.readable(), if can_read => {
+                    let size = read_size.min(if chain.is_empty() { FAST_PATH_READ } else { CHUNK_SIZE });
+                    if buffer.capacity() < size {
+                        buffer.reserve(size);
+                    }
+                    let read = match ready {
+                        Ok(()) => self.source.try_read_buf(&mut (&mut buffer).limit(size)),
+                        Err(error) => Err(error),
+                    };
                     let now = Instant::now();
                     match read {
+                        Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
                         Ok(0) | Err(_) => {
                             source_open = false;
                             chain.push(Event::End(End::Fin), now);
                         }
-                        Ok(_) => {
+                        Ok(n) => {
+                            if n == size {
+                                read_size = (size * 2).min(FAST_PATH_READ);
+                            } else if n < size / 4 {
+                                read_size = (size / 2).max(MIN_READ);
+                            }
                             let data = buffer.split().freeze();
                             chain.push(Event::Data(Chunk { data, received_at: now }), now);
                         }
