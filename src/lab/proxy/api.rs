@@ -3,7 +3,8 @@
 //!
 //! Quirks kept on purpose because clients depend on them: toxic creation
 //! answers 200 (not 201), errors are JSON with a text/plain content type and
-//! a trailing newline, unknown paths get Go's plain-text 404, and a wrong
+//! a trailing newline, unknown paths get Go's plain-text 404 (unclean paths
+//! such as `//proxies` a 301 to the clean path), and a wrong
 //! method gets an empty 405 (HEAD included). Safety: a `User-Agent` starting
 //! with `Mozilla/` is refused (403) so a web page cannot drive the API from
 //! a browser, and bodies over [`BODY_LIMIT`] get 413.
@@ -13,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -104,7 +105,34 @@ impl IntoResponse for ApiError {
     }
 }
 
-async fn not_found() -> Response {
+/// Unknown paths: Go's plain-text 404, or, for a path that is not in clean
+/// form (`//proxies`, `/a/../proxies`), a 301 to the clean path as gorilla/mux does.
+async fn not_found(uri: Uri) -> Response {
+    let path = uri.path();
+    let cleaned = clean_path(path);
+    if cleaned != path {
+        let location = match uri.query() {
+            Some(query) => format!("{cleaned}?{query}"),
+            None => cleaned.clone(),
+        };
+        if let Ok(value) = HeaderValue::from_str(&location) {
+            return (
+                StatusCode::MOVED_PERMANENTLY,
+                [
+                    (header::LOCATION, value),
+                    (
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("text/html; charset=utf-8"),
+                    ),
+                ],
+                format!(
+                    "<a href=\"{}\">Moved Permanently</a>.\n\n",
+                    html_escape(&location)
+                ),
+            )
+                .into_response();
+        }
+    }
     (
         StatusCode::NOT_FOUND,
         [
@@ -114,6 +142,32 @@ async fn not_found() -> Response {
         "404 page not found\n",
     )
         .into_response()
+}
+
+/// Go's `path.Clean` for URL paths, keeping a trailing slash as mux does.
+fn clean_path(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    let mut cleaned = format!("/{}", parts.join("/"));
+    if path.ends_with('/') && cleaned != "/" {
+        cleaned.push('/');
+    }
+    cleaned
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 async fn method_not_allowed() -> Response {
@@ -278,4 +332,28 @@ async fn remove_toxic(
 ) -> Result<Response, ApiError> {
     server.remove_toxic(&proxy, &toxic).await?;
     Ok(no_content())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cleans_paths_like_go() {
+        for (path, clean) in [
+            ("/proxies", "/proxies"),
+            ("//proxies", "/proxies"),
+            ("/a/../proxies", "/proxies"),
+            ("/./version", "/version"),
+            ("/proxies/", "/proxies/"),
+            ("/..", "/"),
+        ] {
+            assert_eq!(clean_path(path), clean, "{path}");
+        }
+    }
+
+    #[test]
+    fn go_json_escapes_html_characters() {
+        assert_eq!(go_json(&"<a&b>"), r#""\u003ca\u0026b\u003e""#);
+    }
 }

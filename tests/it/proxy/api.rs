@@ -40,6 +40,16 @@ async fn unknown_paths_wrong_methods_and_browsers() {
         assert_eq!(answer.status, 405, "{method} {path}");
         assert_eq!(answer.body, "");
     }
+    let unclean = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(format!("{}//proxies", proxy.api_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unclean.status().as_u16(), 301);
+    assert_eq!(unclean.headers()["location"], "/proxies");
     let browser = call_with(&proxy, "GET", "/proxies", None, Some("Mozilla/5.0 (X11)")).await;
     assert_eq!(browser.status, 403);
     assert_eq!(browser.body, "User agent not allowed\n");

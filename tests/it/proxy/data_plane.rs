@@ -489,3 +489,34 @@ async fn absurd_attribute_values_do_not_crash_the_server() {
     );
     proxy.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn changing_upstream_restarts_but_an_equal_listen_does_not() {
+    let proxy = start_proxy().await;
+    let (upstream, _echo) = echo_server().await;
+    let (other, _other_echo) = echo_server().await;
+    let listen = create_proxy(&proxy, "p", upstream).await;
+    let mut open = TcpStream::connect(listen).await.unwrap();
+    echo_round_trip(&mut open, b"a").await;
+    // localhost:P is the same address as 127.0.0.1:P: no restart (Toxiproxy #631).
+    let same = format!(r#"{{"listen":"localhost:{}"}}"#, listen.port());
+    let answer = call(&proxy, "PATCH", "/proxies/p", Some(&same)).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(echo_round_trip(&mut open, b"still").await, b"still");
+    // A new upstream restarts the proxy: open connections drop, the port stays.
+    let moved = format!(r#"{{"upstream":"{other}"}}"#);
+    let answer = call(&proxy, "PATCH", "/proxies/p", Some(&moved)).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert!(
+        answer.body.contains(&format!(
+            r#""listen":"{listen}","upstream":"{other}","enabled":true"#
+        )),
+        "{}",
+        answer.body
+    );
+    let (bytes, _) = read_to_end(&mut open).await;
+    assert!(bytes.is_empty());
+    let mut fresh = TcpStream::connect(listen).await.unwrap();
+    assert_eq!(echo_round_trip(&mut fresh, b"new").await, b"new");
+    proxy.stop().await.unwrap();
+}
