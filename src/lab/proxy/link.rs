@@ -1,0 +1,150 @@
+//! A link: relays one direction of one connection (source socket → toxic
+//! chain → destination socket) and reacts to live toxic changes.
+//!
+//! One loop per direction owns the read half of the source, the write half of
+//! the destination and the [`Chain`]; it reads a chunk (up to 32 KiB when
+//! there are toxics, stamped with its arrival time) when the chain can take one, writes whatever the
+//! chain has released, sleeps until the chain's next deadline with the
+//! precise timer, and rewires the chain when the proxy's toxics change.
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use bytes::{BufMut, BytesMut};
+use tokio::io::AsyncWriteExt;
+use tokio::net::tcp::{ReadHalf, WriteHalf};
+use tokio::sync::{Notify, watch};
+use tokio::time::Instant;
+
+use super::chain::Chain;
+use super::registry::ToxicPlan;
+use super::timer::{self, PreciseSleep};
+use super::toxics::{Chunk, End, Event};
+use crate::faults::toxiproxy::model::Stream;
+use crate::rng::Rng;
+
+/// The most one socket read hands to a chain with toxics (Toxiproxy's chunk size).
+pub(crate) const CHUNK_SIZE: usize = 32 * 1024;
+/// Reads start at this size and double while they fill the buffer.
+const MIN_READ: usize = 16 * 1024;
+/// The largest read when there are no toxics: chunk boundaries only matter to
+/// toxics, and bulk transfers go faster with fewer, larger reads.
+const FAST_PATH_READ: usize = 256 * 1024;
+
+/// How a link finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LinkOutcome {
+    /// The end passed the chain and the destination was closed (FIN).
+    Closed,
+    /// A toxic reset the connection: both sockets must close with RST.
+    Reset,
+}
+
+/// What one link needs.
+pub(crate) struct Link<'a> {
+    pub source: ReadHalf<'a>,
+    pub destination: WriteHalf<'a>,
+    pub stream: Stream,
+    pub toxics: watch::Receiver<Arc<ToxicPlan>>,
+    /// Signalled when the other direction has closed our source's socket.
+    pub source_closed: Arc<Notify>,
+    pub rng: Rng,
+}
+
+impl Link<'_> {
+    /// Relays until the direction ends.
+    pub(crate) async fn run(mut self) -> LinkOutcome {
+        let now = Instant::now();
+        let plan = self.toxics.borrow_and_update().clone();
+        let mut chain = Chain::new(plan.for_stream(self.stream), self.rng.clone(), now);
+        let mut buffer = BytesMut::new();
+        let mut read_size = MIN_READ;
+        let mut sleep: Option<Pin<Box<PreciseSleep>>> = None;
+        let mut source_open = true;
+        let mut toxics_open = true;
+        loop {
+            chain.advance(Instant::now());
+            while let Some(event) = chain.pop_ready() {
+                match event {
+                    Event::Data(chunk) => {
+                        if self.destination.write_all(&chunk.data).await.is_err() {
+                            return LinkOutcome::Closed;
+                        }
+                    }
+                    Event::End(End::Fin) => {
+                        let _ = self.destination.shutdown().await;
+                        return LinkOutcome::Closed;
+                    }
+                    Event::End(End::Reset) => return LinkOutcome::Reset,
+                }
+                if !chain.is_empty() {
+                    // Writing took time: later events may be due now.
+                    chain.advance(Instant::now());
+                }
+            }
+            match chain.deadline() {
+                Some(deadline) if sleep.as_ref().is_none_or(|s| s.deadline() != deadline) => {
+                    sleep = Some(Box::pin(timer::sleep_until(deadline)));
+                }
+                Some(_) => {}
+                None => sleep = None,
+            }
+            let can_read = source_open && chain.accepting();
+            tokio::select! {
+                biased;
+                changed = self.toxics.changed(), if toxics_open => {
+                    if changed.is_ok() {
+                        let plan = self.toxics.borrow_and_update().clone();
+                        chain.rewire(plan.for_stream(self.stream), Instant::now());
+                    } else {
+                        toxics_open = false;
+                    }
+                }
+                () = self.source_closed.notified(), if source_open => {
+                    source_open = false;
+                    chain.push(Event::End(End::Fin), Instant::now());
+                }
+                // Waiting for readability first means an idle connection
+                // holds no read buffer it does not need yet.
+                ready = self.source.readable(), if can_read => {
+                    let size = read_size.min(if chain.is_empty() { FAST_PATH_READ } else { CHUNK_SIZE });
+                    if buffer.capacity() < size {
+                        buffer.reserve(size);
+                    }
+                    let read = match ready {
+                        Ok(()) => self.source.try_read_buf(&mut (&mut buffer).limit(size)),
+                        Err(error) => Err(error),
+                    };
+                    let now = Instant::now();
+                    match read {
+                        Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
+                        Ok(0) | Err(_) => {
+                            source_open = false;
+                            chain.push(Event::End(End::Fin), now);
+                        }
+                        Ok(n) => {
+                            if n == size {
+                                read_size = (size * 2).min(FAST_PATH_READ);
+                            } else if n < size / 4 {
+                                read_size = (size / 2).max(MIN_READ);
+                            }
+                            let data = buffer.split().freeze();
+                            chain.push(Event::Data(Chunk { data, received_at: now }), now);
+                        }
+                    }
+                }
+                () = wait(&mut sleep) => {
+                    sleep = None;
+                }
+            }
+        }
+    }
+}
+
+/// Waits for the sleep if there is one, forever otherwise.
+async fn wait(sleep: &mut Option<Pin<Box<PreciseSleep>>>) {
+    match sleep {
+        Some(sleep) => sleep.as_mut().await,
+        None => std::future::pending().await,
+    }
+}
