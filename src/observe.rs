@@ -38,7 +38,10 @@ impl std::fmt::Debug for ObserverConfig {
         f.debug_struct("ObserverConfig")
             .field("base_url", &self.base_url)
             .field("interval", &self.interval)
-            .field("headers", &self.headers.iter().map(|(k, _)| k).collect::<Vec<_>>())
+            .field(
+                "headers",
+                &self.headers.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -196,7 +199,9 @@ impl Observer {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.shared
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -228,7 +233,10 @@ async fn fetch(http: &reqwest::Client, url: String) -> Result<Value, String> {
         }
     })?;
     let status = response.status();
-    let body = response.bytes().await.map_err(|e| format!("body: {}", without_url(&e)))?;
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| format!("body: {}", without_url(&e)))?;
     serde_json::from_slice(&body).map_err(|_| format!("HTTP {status}: not JSON"))
 }
 
@@ -300,7 +308,8 @@ pub fn parse_breakers(value: &Value) -> Result<BTreeMap<String, String>, String>
                     .get("provider")
                     .or_else(|| item.get("name"))
                     .and_then(Value::as_str);
-                if let (Some(name), Some(state)) = (name, item.get("state").and_then(Value::as_str)) {
+                if let (Some(name), Some(state)) = (name, item.get("state").and_then(Value::as_str))
+                {
                     states.insert(name.to_owned(), state.to_owned());
                 }
             }

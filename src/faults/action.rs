@@ -1,0 +1,344 @@
+//! Applying and reverting faults, whatever their backend.
+//!
+//! Every fault is turned into a [`FaultAction`]; before it is applied, the
+//! runner asks for its [`RevertAction`] and journals it, so a revert is known
+//! even if the runner dies right after applying (see `gameday cleanup`).
+//! Reverts are retried with backoff, and every call is bounded by a timeout.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::Mutex;
+
+use super::toxiproxy::{Client, NewToxic};
+use crate::lab::llm_sim::Mode;
+use crate::lab::services::{ManagedService, ServiceKind};
+
+/// What to do.
+#[derive(Debug, Clone)]
+pub enum FaultAction {
+    /// Add a toxic (named by the runner, so the revert can remove it).
+    Toxic {
+        /// Proxy name.
+        proxy: String,
+        /// The toxic; its name must be set.
+        toxic: NewToxic,
+    },
+    /// Disable a proxy: its dependency becomes unreachable.
+    ProxyDown {
+        /// Proxy name.
+        proxy: String,
+    },
+    /// SIGKILL a managed service.
+    Kill {
+        /// Which.
+        service: ServiceKind,
+    },
+    /// SIGSTOP a managed service.
+    Freeze {
+        /// Which.
+        service: ServiceKind,
+    },
+    /// Stop a managed service (started again on revert).
+    Restart {
+        /// Which.
+        service: ServiceKind,
+    },
+    /// Switch an LLM simulator's mode.
+    Llm {
+        /// Provider name.
+        provider: String,
+        /// The mode.
+        mode: Mode,
+    },
+    /// Run a command.
+    Exec {
+        /// The command (`sh -c`).
+        command: String,
+        /// Its revert command.
+        revert: String,
+        /// Timeout of each.
+        timeout: Duration,
+    },
+}
+
+/// How to undo a fault; serializable so the journal can carry it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "revert", rename_all = "snake_case")]
+pub enum RevertAction {
+    /// Remove a toxic.
+    RemoveToxic {
+        /// Toxiproxy API URL.
+        toxiproxy: String,
+        /// Proxy.
+        proxy: String,
+        /// Toxic name.
+        toxic: String,
+    },
+    /// Enable a proxy again.
+    EnableProxy {
+        /// Toxiproxy API URL.
+        toxiproxy: String,
+        /// Proxy.
+        proxy: String,
+    },
+    /// Start a killed or stopped managed service again.
+    StartService {
+        /// Which.
+        service: ServiceKind,
+    },
+    /// SIGCONT a frozen managed service.
+    ThawService {
+        /// Which.
+        service: ServiceKind,
+    },
+    /// Put an LLM simulator back in its previous mode.
+    LlmMode {
+        /// Simulator base URL.
+        admin_url: String,
+        /// The mode to restore.
+        mode: Mode,
+    },
+    /// Run the revert command.
+    Exec {
+        /// The command (`sh -c`).
+        command: String,
+        /// Timeout in milliseconds.
+        timeout_ms: u64,
+    },
+}
+
+/// A fault could not be applied or reverted.
+#[derive(Debug, thiserror::Error)]
+pub enum FaultError {
+    /// The toxiproxy API refused or failed.
+    #[error("toxiproxy: {0}")]
+    Toxiproxy(#[from] super::toxiproxy::ClientError),
+    /// No Toxiproxy is configured.
+    #[error("no Toxiproxy is configured for proxy '{0}'")]
+    NoToxiproxy(String),
+    /// Process control needs the built-in lab.
+    #[error(
+        "{0} is not a managed service here (kill/freeze/restart need the built-in lab; use exec for others)"
+    )]
+    NoService(ServiceKind),
+    /// A managed service refused.
+    #[error("{0}")]
+    Service(#[from] crate::lab::services::ServiceError),
+    /// Unknown LLM provider.
+    #[error("no LLM simulator named '{0}' (LLM faults need the built-in lab)")]
+    NoSimulator(String),
+    /// An HTTP call failed.
+    #[error("{0}")]
+    Http(String),
+    /// An exec command failed.
+    #[error("{0}")]
+    Exec(String),
+}
+
+/// Managed services the runner may break.
+#[derive(Debug, Clone)]
+pub struct Services {
+    /// Redis.
+    pub redis: Arc<Mutex<ManagedService>>,
+    /// PostgreSQL.
+    pub postgres: Arc<Mutex<ManagedService>>,
+}
+
+/// Everything fault backends need.
+#[derive(Debug, Clone)]
+pub struct FaultContext {
+    /// The Toxiproxy API (embedded or external).
+    pub toxiproxy: Option<Client>,
+    /// Its URL, for the journal.
+    pub toxiproxy_url: Option<String>,
+    /// Managed services (built-in lab only).
+    pub services: Option<Services>,
+    /// LLM simulator base URLs by provider name (built-in lab only).
+    pub simulators: BTreeMap<String, String>,
+    /// HTTP client for simulator admin calls (with a timeout).
+    pub http: reqwest::Client,
+}
+
+/// How many times a revert is tried, and the first backoff (doubled each time).
+const REVERT_ATTEMPTS: u32 = 4;
+const REVERT_BACKOFF: Duration = Duration::from_millis(250);
+
+impl FaultContext {
+    /// The revert of `action`, computed before it is applied (this may ask
+    /// the simulator for its current mode).
+    pub async fn revert_for(&self, action: &FaultAction) -> Result<RevertAction, FaultError> {
+        Ok(match action {
+            FaultAction::Toxic { proxy, toxic } => RevertAction::RemoveToxic {
+                toxiproxy: self.toxiproxy_url(proxy)?,
+                proxy: proxy.clone(),
+                toxic: toxic.name.clone().unwrap_or_else(|| {
+                    format!("{}_{}", toxic.kind.type_name(), toxic.stream.as_str())
+                }),
+            },
+            FaultAction::ProxyDown { proxy } => RevertAction::EnableProxy {
+                toxiproxy: self.toxiproxy_url(proxy)?,
+                proxy: proxy.clone(),
+            },
+            FaultAction::Kill { service } | FaultAction::Restart { service } => {
+                RevertAction::StartService { service: *service }
+            }
+            FaultAction::Freeze { service } => RevertAction::ThawService { service: *service },
+            FaultAction::Llm { provider, .. } => {
+                let admin_url = self.simulator(provider)?;
+                let mode = self.current_mode(&admin_url).await?;
+                RevertAction::LlmMode { admin_url, mode }
+            }
+            FaultAction::Exec {
+                revert, timeout, ..
+            } => RevertAction::Exec {
+                command: revert.clone(),
+                timeout_ms: timeout.as_millis() as u64,
+            },
+        })
+    }
+
+    /// Applies the fault once (no retries: a half-applied fault is reverted by its revert).
+    pub async fn apply(&self, action: &FaultAction) -> Result<(), FaultError> {
+        match action {
+            FaultAction::Toxic { proxy, toxic } => {
+                self.client(proxy)?.add_toxic(proxy, toxic).await?;
+            }
+            FaultAction::ProxyDown { proxy } => {
+                self.client(proxy)?.set_enabled(proxy, false).await?;
+            }
+            FaultAction::Kill { service } => self.service(*service)?.lock().await.kill().await?,
+            FaultAction::Freeze { service } => self.service(*service)?.lock().await.freeze()?,
+            FaultAction::Restart { service } => self.service(*service)?.lock().await.stop().await?,
+            FaultAction::Llm { provider, mode } => {
+                let admin_url = self.simulator(provider)?;
+                self.set_mode(&admin_url, mode).await?;
+            }
+            FaultAction::Exec {
+                command, timeout, ..
+            } => super::exec::run(command, *timeout)
+                .await
+                .map_err(FaultError::Exec)?,
+        }
+        Ok(())
+    }
+
+    /// Reverts, retrying with backoff; the error is the last attempt's.
+    pub async fn revert(&self, revert: &RevertAction) -> Result<(), FaultError> {
+        let mut backoff = REVERT_BACKOFF;
+        let mut attempt = 1;
+        loop {
+            match self.revert_once(revert).await {
+                Ok(()) => return Ok(()),
+                Err(error) if attempt >= REVERT_ATTEMPTS => return Err(error),
+                Err(error) => {
+                    tracing::warn!(%error, attempt, "revert failed, retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff *= 2;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    async fn revert_once(&self, revert: &RevertAction) -> Result<(), FaultError> {
+        match revert {
+            RevertAction::RemoveToxic { proxy, toxic, .. } => {
+                match self.client(proxy)?.remove_toxic(proxy, toxic).await {
+                    Ok(()) => Ok(()),
+                    // Already gone is what we wanted.
+                    Err(error) if error.status() == Some(404) => Ok(()),
+                    Err(error) => Err(error.into()),
+                }
+            }
+            RevertAction::EnableProxy { proxy, .. } => {
+                self.client(proxy)?.set_enabled(proxy, true).await?;
+                Ok(())
+            }
+            RevertAction::StartService { service } => {
+                let service = self.service(*service)?;
+                let mut service = service.lock().await;
+                if service.state() != crate::lab::services::ServiceState::Running {
+                    service.restart().await?;
+                }
+                Ok(())
+            }
+            RevertAction::ThawService { service } => {
+                Ok(self.service(*service)?.lock().await.thaw()?)
+            }
+            RevertAction::LlmMode { admin_url, mode } => self.set_mode(admin_url, mode).await,
+            RevertAction::Exec {
+                command,
+                timeout_ms,
+            } => super::exec::run(command, Duration::from_millis(*timeout_ms))
+                .await
+                .map_err(FaultError::Exec),
+        }
+    }
+
+    fn client(&self, proxy: &str) -> Result<&Client, FaultError> {
+        self.toxiproxy
+            .as_ref()
+            .ok_or_else(|| FaultError::NoToxiproxy(proxy.to_owned()))
+    }
+
+    fn toxiproxy_url(&self, proxy: &str) -> Result<String, FaultError> {
+        self.toxiproxy_url
+            .clone()
+            .ok_or_else(|| FaultError::NoToxiproxy(proxy.to_owned()))
+    }
+
+    fn service(&self, kind: ServiceKind) -> Result<&Arc<Mutex<ManagedService>>, FaultError> {
+        let services = self.services.as_ref().ok_or(FaultError::NoService(kind))?;
+        Ok(match kind {
+            ServiceKind::Redis => &services.redis,
+            ServiceKind::Postgres => &services.postgres,
+        })
+    }
+
+    fn simulator(&self, provider: &str) -> Result<String, FaultError> {
+        self.simulators
+            .get(provider)
+            .cloned()
+            .ok_or_else(|| FaultError::NoSimulator(provider.to_owned()))
+    }
+
+    async fn current_mode(&self, admin_url: &str) -> Result<Mode, FaultError> {
+        let url = format!("{admin_url}/admin/mode");
+        let response = self
+            .http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| FaultError::Http(format!("GET {url}: {e}")))?;
+        if !response.status().is_success() {
+            return Err(FaultError::Http(format!(
+                "GET {url}: {}",
+                response.status()
+            )));
+        }
+        response
+            .json()
+            .await
+            .map_err(|e| FaultError::Http(format!("GET {url}: {e}")))
+    }
+
+    async fn set_mode(&self, admin_url: &str, mode: &Mode) -> Result<(), FaultError> {
+        let url = format!("{admin_url}/admin/mode");
+        let response = self
+            .http
+            .put(&url)
+            .json(mode)
+            .send()
+            .await
+            .map_err(|e| FaultError::Http(format!("PUT {url}: {e}")))?;
+        if !response.status().is_success() {
+            let status = response.status();
+            let body = response.text().await.unwrap_or_default();
+            return Err(FaultError::Http(format!("PUT {url}: {status}: {body}")));
+        }
+        Ok(())
+    }
+}
