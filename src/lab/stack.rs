@@ -10,8 +10,11 @@ use super::llm_sim::{Mode, RunningSim, SimConfig};
 use super::platform::config::PlatformConfig;
 use super::platform::llm::{ApiKind, ProviderConfig};
 use super::platform::server::{PlatformError, RunningPlatform};
-use super::services::{Binaries, ManagedService, ServiceError};
+use super::proxy::{RunningProxy, ServerConfig};
+use super::services::service::url_for;
+use super::services::{Binaries, ManagedService, ServiceError, ServiceKind};
 use crate::clock::Clock;
+use crate::faults::toxiproxy::{Client, NewProxy};
 
 /// Tuning of the lab, with defaults that make a short game day show every transition.
 #[derive(Debug, Clone)]
@@ -30,6 +33,9 @@ pub struct LabOptions {
     pub attempt_timeout: Duration,
     /// Timeout of one PostgreSQL query on the request path.
     pub db_timeout: Duration,
+    /// Put an embedded Toxiproxy-compatible proxy in front of every
+    /// dependency (proxies `redis`, `postgres`, `primary`, `fallback`).
+    pub proxied: bool,
 }
 
 impl Default for LabOptions {
@@ -42,6 +48,7 @@ impl Default for LabOptions {
             llm_probe_interval: Duration::from_secs(2),
             attempt_timeout: Duration::from_secs(2),
             db_timeout: Duration::from_secs(1),
+            proxied: false,
         }
     }
 }
@@ -55,6 +62,9 @@ pub enum LabError {
     /// A simulator could not bind.
     #[error("LLM simulator: {0}")]
     Simulator(#[from] std::io::Error),
+    /// The embedded proxy could not start or be configured.
+    #[error("embedded proxy: {0}")]
+    Proxy(String),
     /// The platform.
     #[error(transparent)]
     Platform(#[from] PlatformError),
@@ -72,6 +82,8 @@ pub struct Lab {
     pub fallback: RunningSim,
     /// The reference platform.
     pub platform: RunningPlatform,
+    /// The embedded fault proxy, when the lab is proxied.
+    pub proxy: Option<RunningProxy>,
 }
 
 impl Lab {
@@ -95,23 +107,60 @@ impl Lab {
         let primary = RunningSim::start(simulator("primary", options.seed)).await?;
         let fallback =
             RunningSim::start(simulator("fallback", options.seed.wrapping_add(1))).await?;
+        // Where the platform reaches each dependency: directly, or through its proxy.
+        let mut redis_addr = redis.addr();
+        let mut postgres_addr = postgres.addr();
+        let mut primary_addr = primary.addr;
+        let mut fallback_addr = fallback.addr;
+        let proxy = if options.proxied {
+            let proxy = RunningProxy::start(ServerConfig {
+                seed: Some(options.seed),
+            })
+            .await
+            .map_err(|e| LabError::Proxy(e.to_string()))?;
+            let client =
+                Client::new(&proxy.api_url()).map_err(|e| LabError::Proxy(e.to_string()))?;
+            for (name, addr) in [
+                ("redis", &mut redis_addr),
+                ("postgres", &mut postgres_addr),
+                ("primary", &mut primary_addr),
+                ("fallback", &mut fallback_addr),
+            ] {
+                // An explicit port, so a proxy disabled and enabled again keeps it.
+                let listen = free_loopback_port().map_err(|e| LabError::Proxy(e.to_string()))?;
+                let created = client
+                    .create_proxy(&NewProxy::new(name, listen.to_string(), addr.to_string()))
+                    .await
+                    .map_err(|e| LabError::Proxy(format!("creating proxy {name}: {e}")))?;
+                *addr = created.listen.parse().map_err(|_| {
+                    LabError::Proxy(format!("proxy {name} listens on '{}'", created.listen))
+                })?;
+            }
+            Some(proxy)
+        } else {
+            None
+        };
         let providers = vec![
             ProviderConfig {
                 name: "primary".to_owned(),
                 kind: ApiKind::OpenAi,
-                base_url: primary.url(),
+                base_url: format!("http://{primary_addr}"),
                 model: "gpt-4o-mini".to_owned(),
                 api_key: None,
             },
             ProviderConfig {
                 name: "fallback".to_owned(),
                 kind: ApiKind::Anthropic,
-                base_url: fallback.url(),
+                base_url: format!("http://{fallback_addr}"),
                 model: "claude-3-5-haiku-latest".to_owned(),
                 api_key: None,
             },
         ];
-        let mut config = PlatformConfig::new(redis.url(), postgres.url(), providers);
+        let mut config = PlatformConfig::new(
+            url_for(ServiceKind::Redis, redis_addr),
+            url_for(ServiceKind::Postgres, postgres_addr),
+            providers,
+        );
         config.failover.breaker.failure_threshold = options.breaker_threshold;
         config.failover.breaker.recovery_timeout = options.breaker_recovery;
         config.failover.attempt_timeout = options.attempt_timeout;
@@ -126,6 +175,7 @@ impl Lab {
             primary,
             fallback,
             platform,
+            proxy,
         })
     }
 
@@ -134,7 +184,15 @@ impl Lab {
         self.platform.stop().await;
         self.primary.stop().await;
         self.fallback.stop().await;
+        if let Some(proxy) = self.proxy.take() {
+            let _ = proxy.stop().await;
+        }
         let _ = self.redis.stop().await;
         let _ = self.postgres.stop().await;
     }
+}
+
+/// A loopback address with a port that was free a moment ago.
+fn free_loopback_port() -> std::io::Result<std::net::SocketAddr> {
+    std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()
 }

@@ -419,3 +419,44 @@ async fn bad_requests_get_json_errors() {
     assert_eq!(fine.status, 200);
     lab.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proxied_lab_reaches_every_dependency_through_its_proxy() {
+    let lab = lab(LabOptions {
+        proxied: true,
+        ..LabOptions::default()
+    })
+    .await;
+    let (http, base) = (http(), lab.platform.url());
+    let proxy = lab.proxy.as_ref().expect("a proxied lab has a proxy");
+    let client = gameday::faults::toxiproxy::Client::new(&proxy.api_url()).expect("client");
+    let proxies = client.proxies().await.expect("list proxies");
+    let names: Vec<&str> = proxies.keys().map(String::as_str).collect();
+    assert_eq!(names, ["fallback", "postgres", "primary", "redis"]);
+    assert_eq!(chat(&http, &base, "p", "hello").await.provider, "primary");
+
+    // The primary is reachable only through its proxy: take the proxy down.
+    client
+        .set_enabled("primary", false)
+        .await
+        .expect("disable primary");
+    let moved = chat(&http, &base, "p", "who now?").await;
+    assert_eq!((moved.status, moved.provider.as_str()), (200, "fallback"));
+    client
+        .set_enabled("primary", true)
+        .await
+        .expect("enable primary");
+
+    // Redis too: with its proxy down, caching goes off; back on when enabled.
+    client
+        .set_enabled("redis", false)
+        .await
+        .expect("disable redis");
+    wait_for_capabilities(&http, &base, &[("caching", false)]).await;
+    client
+        .set_enabled("redis", true)
+        .await
+        .expect("enable redis");
+    wait_for_capabilities(&http, &base, &[("caching", true)]).await;
+    lab.stop().await;
+}

@@ -16,7 +16,7 @@
 
 pub mod binaries;
 pub mod process;
-mod service;
+pub mod service;
 
 pub use binaries::{Binaries, MissingBinaries};
 pub use service::{ManagedService, ServiceError, ServiceKind, ServiceState};
