@@ -13,6 +13,8 @@
 //! - [`lab`]: what gameday can stand up locally: managed Redis and PostgreSQL
 //!   processes, LLM provider simulators, the reference agent platform and the
 //!   Toxiproxy-compatible fault proxy.
+//! - [`traffic`]: the open-model traffic generator and its recorder (HDR
+//!   histograms per phase and operation, one-second buckets).
 //! - [`smoke`]: a short end-to-end game day against the built-in lab, the
 //!   stand-in for `gameday run` until the scenario runner lands.
 
@@ -31,3 +33,4 @@ pub mod faults;
 pub mod lab;
 pub mod observe;
 pub mod smoke;
+pub mod traffic;

@@ -8,3 +8,4 @@ mod platform;
 mod platform_llm;
 mod proxy;
 mod services;
+mod traffic;

@@ -1,0 +1,255 @@
+//! Sending one planned request over HTTP and reading its answer into a
+//! [`Completion`]: the shared client (one connection pool, TCP_NODELAY), the
+//! request bodies, streamed and JSON answers, the request timeout. It
+//! measures only the time to first token; total latency is the caller's,
+//! from the intended start.
+
+use std::time::Duration;
+
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use tokio::time::Instant;
+
+use super::TrafficError;
+use super::outcome::{self, Completion, HeaderReport, OutcomeClass};
+use super::schedule::{Arrival, Operation};
+use super::spec::{Endpoints, TrafficSpec};
+use super::sse::StreamState;
+
+/// Response header naming the provider that served a turn.
+pub const PROVIDER_HEADER: &str = "x-llm-provider";
+/// Response header listing the capabilities a request did without.
+pub const DEGRADED_HEADER: &str = "x-degraded-capabilities";
+
+/// Everything needed to send requests, built once per run.
+#[derive(Debug)]
+pub struct Sender {
+    client: reqwest::Client,
+    chat_url: reqwest::Url,
+    endpoints: Endpoints,
+    /// The extra headers, marked sensitive so no Debug output shows them.
+    headers: HeaderMap,
+    seed: u64,
+    timeout: Duration,
+}
+
+impl Sender {
+    /// Checks the URLs and headers and builds the shared client.
+    pub fn new(spec: &TrafficSpec, endpoints: Endpoints) -> Result<Self, TrafficError> {
+        let chat_url = reqwest::Url::parse(&endpoints.chat_url()).map_err(|error| {
+            TrafficError::InvalidUrl(format!("{}: {error}", endpoints.chat_url()))
+        })?;
+        if !matches!(chat_url.scheme(), "http" | "https") {
+            return Err(TrafficError::InvalidUrl(format!(
+                "{}: only http and https are supported",
+                endpoints.chat_url()
+            )));
+        }
+        let history_url = endpoints.conversation_url("c-0");
+        reqwest::Url::parse(&history_url)
+            .map_err(|error| TrafficError::InvalidUrl(format!("{history_url}: {error}")))?;
+        let mut headers = HeaderMap::new();
+        for (name, value) in &endpoints.headers {
+            let header_name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| TrafficError::InvalidHeader(name.clone()))?;
+            let mut header_value = HeaderValue::from_str(value)
+                .map_err(|_| TrafficError::InvalidHeader(name.clone()))?;
+            header_value.set_sensitive(true);
+            headers.append(header_name, header_value);
+        }
+        let client = reqwest::Client::builder()
+            // Every request in flight may need its own connection; keep them
+            // all for reuse instead of reconnecting under load.
+            .pool_max_idle_per_host(spec.max_in_flight)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .tcp_nodelay(true)
+            .connect_timeout(spec.timeout)
+            // A redirect (say, to a login page) is an answer worth seeing as
+            // an HTTP error, not something to follow.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("gameday/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|error| TrafficError::Client(error.to_string()))?;
+        Ok(Self {
+            client,
+            chat_url,
+            endpoints,
+            headers,
+            seed: spec.seed,
+            timeout: spec.timeout,
+        })
+    }
+
+    /// Sends `arrival` (intended at `intended`) and reads the whole answer,
+    /// within the request timeout from now.
+    pub async fn execute(&self, arrival: &Arrival, intended: Instant) -> Completion {
+        match tokio::time::timeout(self.timeout, self.exchange(arrival, intended)).await {
+            Ok(completion) => completion,
+            Err(_) => Completion::bare(OutcomeClass::Timeout),
+        }
+    }
+
+    async fn exchange(&self, arrival: &Arrival, intended: Instant) -> Completion {
+        let conversation = conversation_id(self.seed, arrival);
+        let request = match arrival.operation {
+            Operation::Chat | Operation::ChatStream => self
+                .client
+                .post(self.chat_url.clone())
+                .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                .body(chat_body(&conversation, arrival)),
+            Operation::History => self
+                .client
+                .get(self.endpoints.conversation_url(&conversation)),
+        };
+        let request = if self.headers.is_empty() {
+            request
+        } else {
+            request.headers(self.headers.clone())
+        };
+        let mut response = match request.send().await {
+            Ok(response) => response,
+            Err(error) => return Completion::bare(transport_class(&error)),
+        };
+        let status = response.status().as_u16();
+        let headers = header_report(response.headers());
+        let streamed = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| value.starts_with("text/event-stream"));
+        let stream_requested = arrival.operation == Operation::ChatStream;
+        if stream_requested && streamed && response.status().is_success() {
+            let mut state = StreamState::new(headers);
+            // The body ends, or breaks: without a `done` event either is a
+            // cut stream, which `finish` classifies.
+            while let Ok(Some(chunk)) = response.chunk().await {
+                state.push(&chunk, intended.elapsed());
+                if state.is_finished() {
+                    break;
+                }
+            }
+            return state.finish();
+        }
+        match response.bytes().await {
+            Ok(body) => outcome::classify_json(status, headers, &body, stream_requested),
+            Err(error) => Completion {
+                class: transport_class(&error),
+                report: outcome::Report {
+                    provider: headers.provider,
+                    degraded: headers.degraded,
+                    ..outcome::Report::default()
+                },
+            },
+        }
+    }
+}
+
+/// The class of a request that got no complete answer.
+fn transport_class(error: &reqwest::Error) -> OutcomeClass {
+    if error.is_timeout() {
+        OutcomeClass::Timeout
+    } else {
+        OutcomeClass::ConnectionError
+    }
+}
+
+fn header_report(headers: &HeaderMap) -> HeaderReport {
+    let text = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+    HeaderReport {
+        provider: text(PROVIDER_HEADER)
+            .filter(|value| !value.is_empty())
+            .map(str::to_owned),
+        degraded: text(DEGRADED_HEADER)
+            .map(outcome::split_degraded)
+            .unwrap_or_default(),
+    }
+}
+
+/// The conversation of an arrival, e.g. `gd-7-42-0` (seed, slot, generation).
+pub fn conversation_id(seed: u64, arrival: &Arrival) -> String {
+    format!(
+        "gd-{seed}-{}-{}",
+        arrival.conversation.slot, arrival.conversation.generation
+    )
+}
+
+/// The message of a turn: unique per conversation and turn, so every turn
+/// is a cache miss.
+pub fn message(conversation: &str, arrival: &Arrival) -> String {
+    format!(
+        "Turn {} of {conversation}: what should I check next in the plan?",
+        arrival.turn
+    )
+}
+
+/// The JSON body of a chat turn. Every piece is generated here from digits,
+/// letters and punctuation that need no JSON escaping.
+fn chat_body(conversation: &str, arrival: &Arrival) -> String {
+    let stream = arrival.operation == Operation::ChatStream;
+    format!(
+        r#"{{"conversation_id":"{conversation}","message":"{}","stream":{stream}}}"#,
+        message(conversation, arrival)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::traffic::schedule::Conversation;
+
+    fn arrival(operation: Operation, turn: u32) -> Arrival {
+        Arrival {
+            index: 3,
+            offset: Duration::ZERO,
+            operation,
+            conversation: Conversation {
+                slot: 42,
+                generation: 1,
+            },
+            turn,
+        }
+    }
+
+    #[test]
+    fn chat_bodies_are_valid_json_with_unique_messages() {
+        let first = arrival(Operation::Chat, 1);
+        let id = conversation_id(7, &first);
+        assert_eq!(id, "gd-7-42-1");
+        let body: serde_json::Value =
+            serde_json::from_str(&chat_body(&id, &first)).expect("valid JSON");
+        assert_eq!(body["conversation_id"], "gd-7-42-1");
+        assert_eq!(body["stream"], false);
+        let streamed = arrival(Operation::ChatStream, 2);
+        let second: serde_json::Value =
+            serde_json::from_str(&chat_body(&id, &streamed)).expect("valid JSON");
+        assert_eq!(second["stream"], true);
+        assert_ne!(body["message"], second["message"]);
+    }
+
+    #[test]
+    fn bad_urls_and_headers_are_refused_without_echoing_values() {
+        let spec = crate::traffic::test_spec();
+        let error = Sender::new(&spec, Endpoints::platform("not a url")).expect_err("bad url");
+        assert!(matches!(error, TrafficError::InvalidUrl(_)));
+        let error = Sender::new(&spec, Endpoints::platform("ftp://host")).expect_err("scheme");
+        assert!(matches!(error, TrafficError::InvalidUrl(_)));
+        let mut endpoints = Endpoints::platform("http://127.0.0.1:1");
+        endpoints.headers = vec![("authorization".to_owned(), "Bearer x\nsecret".to_owned())];
+        let error = Sender::new(&spec, endpoints).expect_err("bad header value");
+        assert!(!error.to_string().contains("secret"));
+        assert!(error.to_string().contains("authorization"));
+    }
+
+    #[test]
+    fn headers_are_read_into_a_report() {
+        let mut headers = HeaderMap::new();
+        headers.insert(PROVIDER_HEADER, HeaderValue::from_static("fallback"));
+        headers.insert(
+            DEGRADED_HEADER,
+            HeaderValue::from_static("caching,streaming"),
+        );
+        let report = header_report(&headers);
+        assert_eq!(report.provider.as_deref(), Some("fallback"));
+        assert_eq!(report.degraded, ["caching", "streaming"]);
+        assert_eq!(header_report(&HeaderMap::new()), HeaderReport::default());
+    }
+}

@@ -1,0 +1,262 @@
+//! Reading a streamed chat turn: an incremental server-sent-events parser
+//! and the [`StreamState`] that turns the contract's events (`meta`, `delta`,
+//! `done`, `error`) into a [`Completion`]. Pure: chunks and the time they
+//! arrived are fed in, so tests need no network and no sleeps.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::outcome::{Completion, HeaderReport, OutcomeClass, Report, Usage};
+use crate::results::Tokens;
+
+/// The longest event kept in the buffer; a longer one breaks the stream
+/// (a target cannot make the generator buffer without bound).
+const MAX_EVENT_BYTES: usize = 1 << 20;
+
+/// The state of one streamed answer.
+#[derive(Debug)]
+pub struct StreamState {
+    buffer: Vec<u8>,
+    report: Report,
+    /// Terminal class once `done` or `error` was seen.
+    finished: Option<OutcomeClass>,
+    /// The stream broke the protocol (oversized event).
+    broken: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct MetaEvent {
+    #[serde(default)]
+    provider: Option<String>,
+    #[serde(default)]
+    degraded: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct DoneEvent {
+    #[serde(default)]
+    usage: Option<Usage>,
+    #[serde(default)]
+    degraded: Option<Vec<String>>,
+}
+
+impl StreamState {
+    /// A stream whose response headers said `headers`.
+    pub fn new(headers: HeaderReport) -> Self {
+        Self {
+            buffer: Vec::new(),
+            report: Report {
+                provider: headers.provider,
+                degraded: headers.degraded,
+                tokens: None,
+                ttft: None,
+            },
+            finished: None,
+            broken: false,
+        }
+    }
+
+    /// Whether a terminal event (`done` or `error`) has arrived.
+    pub fn is_finished(&self) -> bool {
+        self.finished.is_some() || self.broken
+    }
+
+    /// Feeds a chunk that arrived `since_intended` after the intended start.
+    pub fn push(&mut self, chunk: &[u8], since_intended: Duration) {
+        if self.is_finished() {
+            return;
+        }
+        // Taken out of `self` while events are handled, so they can be
+        // parsed in place without copying each one.
+        let mut buffer = std::mem::take(&mut self.buffer);
+        buffer.extend_from_slice(chunk);
+        let mut consumed = 0;
+        while let Some((end, next)) = event_end(&buffer[consumed..]) {
+            self.handle(&buffer[consumed..consumed + end], since_intended);
+            consumed += next;
+            if self.is_finished() {
+                break;
+            }
+        }
+        buffer.drain(..consumed);
+        if buffer.len() > MAX_EVENT_BYTES {
+            self.broken = true;
+        }
+        self.buffer = buffer;
+    }
+
+    fn handle(&mut self, event: &[u8], since_intended: Duration) {
+        let mut name: &[u8] = b"message";
+        let mut data: Vec<u8> = Vec::new();
+        for line in event.split(|b| *b == b'\n') {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if let Some(value) = field(line, b"event") {
+                name = value;
+            } else if let Some(value) = field(line, b"data") {
+                if !data.is_empty() {
+                    data.push(b'\n');
+                }
+                data.extend_from_slice(value);
+            }
+        }
+        match name {
+            b"delta" if self.report.ttft.is_none() => {
+                self.report.ttft = Some(since_intended);
+            }
+            b"meta" => {
+                let meta: MetaEvent = serde_json::from_slice(&data).unwrap_or_default();
+                if let Some(provider) = meta.provider.filter(|p| !p.is_empty()) {
+                    self.report.provider = Some(provider);
+                }
+                if let Some(degraded) = meta.degraded {
+                    self.report.degraded = degraded;
+                }
+            }
+            b"done" => {
+                let done: DoneEvent = serde_json::from_slice(&data).unwrap_or_default();
+                self.report.tokens = done.usage.map(Tokens::from);
+                if let Some(degraded) = done.degraded {
+                    self.report.degraded = degraded;
+                }
+                self.finished = Some(OutcomeClass::of_answer(200, &self.report.degraded));
+            }
+            b"error" => self.finished = Some(OutcomeClass::ConnectionError),
+            _ => {}
+        }
+    }
+
+    /// The outcome once the body ended (or broke): without a `done` event
+    /// the stream was cut, a connection error.
+    pub fn finish(self) -> Completion {
+        let class = if self.broken {
+            OutcomeClass::ConnectionError
+        } else {
+            self.finished.unwrap_or(OutcomeClass::ConnectionError)
+        };
+        Completion {
+            class,
+            report: self.report,
+        }
+    }
+}
+
+/// The end of the first complete event in `buffer` (exclusive) and where the
+/// next one starts, for `\n\n` and `\r\n\r\n` separators.
+fn event_end(buffer: &[u8]) -> Option<(usize, usize)> {
+    let mut index = 0;
+    while index + 1 < buffer.len() {
+        if buffer[index] == b'\n' {
+            if buffer[index + 1] == b'\n' {
+                return Some((index, index + 2));
+            }
+            if buffer[index + 1] == b'\r' && buffer.get(index + 2) == Some(&b'\n') {
+                return Some((index, index + 3));
+            }
+        }
+        index += 1;
+    }
+    None
+}
+
+/// The value of `name: value` (one optional space after the colon).
+fn field<'a>(line: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
+    let rest = line.strip_prefix(name)?.strip_prefix(b":")?;
+    Some(rest.strip_prefix(b" ").unwrap_or(rest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HAPPY: &str = "event: meta\ndata: {\"provider\":\"primary\",\"model\":\"m\",\"degraded\":[]}\n\n\
+event: delta\ndata: {\"text\":\"Hel\"}\n\n\
+event: delta\ndata: {\"text\":\"lo\"}\n\n\
+event: done\ndata: {\"usage\":{\"input_tokens\":3,\"output_tokens\":2},\"degraded\":[],\"history\":\"postgres\"}\n\n";
+
+    fn ms(value: u64) -> Duration {
+        Duration::from_millis(value)
+    }
+
+    #[test]
+    fn a_complete_stream_is_ok_with_ttft_provider_and_tokens() {
+        let mut state = StreamState::new(HeaderReport::default());
+        state.push(HAPPY.as_bytes(), ms(7));
+        assert!(state.is_finished());
+        let completion = state.finish();
+        assert_eq!(completion.class, OutcomeClass::Ok);
+        assert_eq!(completion.report.ttft, Some(ms(7)));
+        assert_eq!(completion.report.provider.as_deref(), Some("primary"));
+        assert_eq!(
+            completion.report.tokens,
+            Some(Tokens {
+                input: 3,
+                output: 2
+            })
+        );
+    }
+
+    #[test]
+    fn ttft_is_the_arrival_of_the_first_delta_even_across_chunk_borders() {
+        let mut state = StreamState::new(HeaderReport::default());
+        let bytes = HAPPY.as_bytes();
+        // Split inside the first delta event: the delta is only complete in
+        // the second chunk, so its time is the second chunk's.
+        let split = HAPPY.find("lta\ndata: {\"text\":\"Hel").unwrap_or(0);
+        state.push(&bytes[..split], ms(3));
+        assert!(!state.is_finished());
+        state.push(&bytes[split..], ms(9));
+        assert_eq!(state.finish().report.ttft, Some(ms(9)));
+    }
+
+    #[test]
+    fn one_byte_at_a_time_and_crlf_separators_parse_the_same() {
+        let crlf = HAPPY.replace('\n', "\r\n");
+        let mut state = StreamState::new(HeaderReport::default());
+        for (i, byte) in crlf.as_bytes().iter().enumerate() {
+            state.push(std::slice::from_ref(byte), ms(i as u64));
+        }
+        let completion = state.finish();
+        assert_eq!(completion.class, OutcomeClass::Ok);
+        assert!(completion.report.ttft.is_some());
+    }
+
+    #[test]
+    fn degraded_in_done_makes_it_degraded_ok() {
+        let text = HAPPY.replace(
+            "\"degraded\":[],\"history\"",
+            "\"degraded\":[\"caching\"],\"history\"",
+        );
+        let mut state = StreamState::new(HeaderReport::default());
+        state.push(text.as_bytes(), ms(1));
+        let completion = state.finish();
+        assert_eq!(completion.class, OutcomeClass::DegradedOk);
+        assert_eq!(completion.report.degraded, ["caching"]);
+    }
+
+    #[test]
+    fn an_error_event_or_a_cut_stream_is_a_connection_error() {
+        let error = "event: meta\ndata: {\"provider\":\"primary\"}\n\nevent: delta\ndata: {}\n\n\
+event: error\ndata: {\"code\":\"stream_failed\",\"message\":\"x\"}\n\n";
+        let mut state = StreamState::new(HeaderReport::default());
+        state.push(error.as_bytes(), ms(1));
+        let completion = state.finish();
+        assert_eq!(completion.class, OutcomeClass::ConnectionError);
+        assert_eq!(completion.report.provider.as_deref(), Some("primary"));
+
+        let mut state = StreamState::new(HeaderReport::default());
+        state.push(&HAPPY.as_bytes()[..HAPPY.len() / 2], ms(1));
+        assert_eq!(state.finish().class, OutcomeClass::ConnectionError);
+    }
+
+    #[test]
+    fn an_endless_event_breaks_the_stream_instead_of_growing() {
+        let mut state = StreamState::new(HeaderReport::default());
+        let junk = vec![b'x'; 64 * 1024];
+        for _ in 0..20 {
+            state.push(&junk, ms(1));
+        }
+        assert!(state.is_finished());
+        assert_eq!(state.finish().class, OutcomeClass::ConnectionError);
+    }
+}
