@@ -13,6 +13,9 @@
 //! - [`lab`]: what gameday can stand up locally: managed Redis and PostgreSQL
 //!   processes, LLM provider simulators, the reference agent platform and the
 //!   Toxiproxy-compatible fault proxy.
+//! - [`scenario`]: scenario files: parsing with located errors, validation, JSON Schema.
+//! - [`plan`]: a scenario resolved into absolute fault windows and phases.
+//! - [`cli_validate`]: the `validate` and `schema` subcommands.
 //! - [`smoke`]: a short end-to-end game day against the built-in lab, the
 //!   stand-in for `gameday run` until the scenario runner lands.
 
@@ -22,8 +25,12 @@ pub mod rng;
 pub mod shutdown;
 pub mod timestamp;
 
-pub mod plan;
+// The pipeline, in order.
 pub mod scenario;
+
+pub mod plan;
+
+pub mod cli_validate;
 
 pub mod faults;
 

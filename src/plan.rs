@@ -293,9 +293,24 @@ fn describe_traffic(scenario: &Scenario) -> String {
     )
 }
 
-/// `T+1m20s`.
+/// `T+1:20` (minutes:seconds; hours and milliseconds when present).
 fn offset(duration: Duration) -> String {
-    format!("T+{}", format_duration(duration))
+    let total_seconds = duration.as_secs();
+    let (hours, minutes, seconds) = (
+        total_seconds / 3600,
+        (total_seconds / 60) % 60,
+        total_seconds % 60,
+    );
+    let millis = duration.subsec_millis();
+    let mut text = if hours > 0 {
+        format!("T+{hours}:{minutes:02}:{seconds:02}")
+    } else {
+        format!("T+{minutes}:{seconds:02}")
+    };
+    if millis > 0 {
+        text.push_str(&format!(".{millis:03}"));
+    }
+    text
 }
 
 impl fmt::Display for Plan {

@@ -82,24 +82,22 @@ pub fn parse_str(name: &str, text: &str) -> Result<Scenario, Diagnostics> {
             None,
         )])
     })?;
-    let scenario = decode::decode(&root, name, text).map_err(|diagnostics| {
-        let mut diagnostics = Diagnostics(diagnostics);
+    let decoded = decode::decode(&root, name, text);
+    let mut diagnostics = Diagnostics(decoded.diagnostics);
+    let Some(scenario) = decoded.scenario else {
         diagnostics.sort();
-        diagnostics
-    })?;
+        return Err(diagnostics);
+    };
     let map = tree::SourceMap::of(&root);
-    let mut diagnostics = Diagnostics(
-        validate::check(&scenario)
-            .into_iter()
-            .map(|problem| {
-                let position = match problem.site {
-                    validate::Site::Key => map.key(&problem.path),
-                    validate::Site::Value => map.value(&problem.path),
-                };
-                Diagnostic::new(name, text, position, problem.message, problem.help)
-            })
-            .collect(),
-    );
+    let clean = decoded.clean;
+    let problems = validate::check_sections(&scenario, &|section| clean.contains(section));
+    diagnostics.0.extend(problems.into_iter().map(|problem| {
+        let position = match problem.site {
+            validate::Site::Key => map.key(&problem.path),
+            validate::Site::Value => map.value(&problem.path),
+        };
+        Diagnostic::new(name, text, position, problem.message, problem.help)
+    }));
     if diagnostics.is_empty() {
         Ok(scenario)
     } else {

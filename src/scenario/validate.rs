@@ -13,8 +13,7 @@ use std::time::Duration;
 
 use super::diagnostic::{closest, list, suggest};
 use super::model::{
-    Capability, CapabilityExpectation, Fault, PhaseExpectations, Scenario, Target, Toxiproxy,
-    format_duration,
+    Capability, CapabilityExpectation, Fault, PhaseExpectations, Scenario, Target, format_duration,
 };
 use super::values::MAX_DURATION;
 
@@ -93,20 +92,57 @@ impl Problems {
 
 /// Every semantic problem of a scenario.
 pub fn check(scenario: &Scenario) -> Vec<Problem> {
+    check_sections(scenario, &|_| true)
+}
+
+/// The problems found by the rules whose inputs are trustworthy:
+/// `is_clean(section)` says whether a top-level section (`traffic`,
+/// `timeline`, ...) decoded without problems. The decoder substitutes
+/// placeholders for broken sections so that one pass can still check the
+/// rest; a rule that reads a placeholder would report nonsense, so it is
+/// skipped.
+pub fn check_sections(scenario: &Scenario, is_clean: &dyn Fn(&str) -> bool) -> Vec<Problem> {
+    let clean = |sections: &[&str]| sections.iter().all(|section| is_clean(section));
     let mut problems = Problems::default();
-    check_top_level(scenario, &mut problems);
-    check_traffic(scenario, &mut problems);
-    check_timeline(scenario, &mut problems);
-    check_faults(scenario, &mut problems);
-    check_rules(scenario, &mut problems);
-    check_expectations(scenario, &mut problems);
+    if clean(&["name"]) && scenario.name.trim().is_empty() {
+        problems.value("name", "`name` must not be empty");
+    }
+    if clean(&["availability"]) {
+        check_availability(scenario, &mut problems);
+    }
+    if clean(&["recovery"]) {
+        problems.positive("recovery", scenario.recovery);
+    }
+    if clean(&["production_rate"]) {
+        check_production_rate(scenario, &mut problems);
+    }
+    if clean(&["prices", "target"]) {
+        check_prices(scenario, &mut problems);
+    }
+    if clean(&["target", "toxiproxy"]) {
+        check_target(scenario, &mut problems);
+    }
+    if clean(&["traffic"]) {
+        check_traffic(scenario, &mut problems);
+    }
+    if clean(&["timeline", "traffic"]) {
+        check_timeline(scenario, &mut problems);
+    }
+    if clean(&["timeline", "target", "toxiproxy"]) {
+        check_faults(scenario, &mut problems);
+    }
+    if clean(&["alerts", "halt"]) {
+        check_rules(scenario, &mut problems);
+    }
+    if clean(&[
+        "expect", "timeline", "alerts", "target", "traffic", "recovery",
+    ]) {
+        check_expectations(scenario, &mut problems);
+    }
     problems.0
 }
 
-fn check_top_level(scenario: &Scenario, problems: &mut Problems) {
-    if scenario.name.trim().is_empty() {
-        problems.value("name", "`name` must not be empty");
-    }
+fn check_availability(scenario: &Scenario, problems: &mut Problems) {
     if !(scenario.availability > 0.0 && scenario.availability < 1.0) {
         problems.value_with_help(
             "availability",
@@ -114,7 +150,9 @@ fn check_top_level(scenario: &Scenario, problems: &mut Problems) {
             "100% leaves no error budget to measure; the seed SLO is 99.9%",
         );
     }
-    problems.positive("recovery", scenario.recovery);
+}
+
+fn check_production_rate(scenario: &Scenario, problems: &mut Problems) {
     if let Some(rate) = scenario.production_rate
         && !(rate > 0.0 && rate <= MAX_RATE)
     {
@@ -123,9 +161,14 @@ fn check_top_level(scenario: &Scenario, problems: &mut Problems) {
             format!("`production_rate` must be above 0 and at most {MAX_RATE}/s"),
         );
     }
-    let lab = scenario.target == Target::Lab;
+}
+
+fn check_prices(scenario: &Scenario, problems: &mut Problems) {
+    if scenario.target != Target::Lab {
+        return;
+    }
     for provider in scenario.prices.keys() {
-        if lab && !LAB_PROVIDERS.contains(&provider.as_str()) {
+        if !LAB_PROVIDERS.contains(&provider.as_str()) {
             problems.key(
                 format!("prices.{provider}"),
                 format!("the lab has no LLM provider `{provider}`"),
@@ -133,14 +176,10 @@ fn check_top_level(scenario: &Scenario, problems: &mut Problems) {
             );
         }
     }
+}
+
+fn check_target(scenario: &Scenario, problems: &mut Problems) {
     if let Target::External(external) = &scenario.target {
-        if scenario.toxiproxy == Some(Toxiproxy::Embedded) {
-            problems.value_with_help(
-                "toxiproxy",
-                "the embedded proxy sits only in front of the lab's dependencies",
-                "give the URL of the Toxiproxy in front of the target's dependencies",
-            );
-        }
         if let Some(proxies) = &external.proxies {
             let mut seen = HashSet::new();
             for (index, proxy) in proxies.iter().enumerate() {

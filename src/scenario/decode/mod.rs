@@ -22,7 +22,7 @@ use super::model::{Comparison, Scenario};
 use super::tree::{Node, Value};
 use super::values;
 
-pub(crate) use sections::decode_scenario;
+pub(crate) use sections::{Clean, decode_scenario};
 
 /// Collects diagnostics while the tree is decoded.
 pub(crate) struct Decoder<'t> {
@@ -317,14 +317,33 @@ impl<'n> Fields<'n> {
     }
 }
 
-/// Decodes a YAML tree into a scenario, or every structural problem found.
-pub(crate) fn decode(root: &Node, file: &str, text: &str) -> Result<Scenario, Vec<Diagnostic>> {
+/// The result of decoding: a scenario (with placeholders where sections were
+/// broken), the sections that decoded cleanly, and the problems found.
+pub(crate) struct Decoded {
+    /// `None` when the file is not a mapping at all.
+    pub(crate) scenario: Option<Scenario>,
+    /// Sections without problems.
+    pub(crate) clean: Clean,
+    /// Every structural problem.
+    pub(crate) diagnostics: Vec<Diagnostic>,
+}
+
+/// Decodes a YAML tree, collecting every structural problem.
+pub(crate) fn decode(root: &Node, file: &str, text: &str) -> Decoded {
     let mut decoder = Decoder::new(file, text);
-    let scenario = decode_scenario(&mut decoder, root, file, text);
+    let decoded = decode_scenario(&mut decoder, root, file, text);
     let diagnostics = decoder.into_diagnostics();
-    match scenario {
-        Some(scenario) if diagnostics.is_empty() => Ok(scenario),
-        _ => Err(diagnostics),
+    match decoded {
+        Some((scenario, clean)) => Decoded {
+            scenario: Some(scenario),
+            clean,
+            diagnostics,
+        },
+        None => Decoded {
+            scenario: None,
+            clean: Clean::default(),
+            diagnostics,
+        },
     }
 }
 
