@@ -179,16 +179,16 @@ fn check_prices(scenario: &Scenario, problems: &mut Problems) {
 }
 
 fn check_target(scenario: &Scenario, problems: &mut Problems) {
-    if let Target::External(external) = &scenario.target {
-        if let Some(proxies) = &external.proxies {
-            let mut seen = HashSet::new();
-            for (index, proxy) in proxies.iter().enumerate() {
-                if !seen.insert(proxy) {
-                    problems.value(
-                        format!("target.proxies[{index}]"),
-                        format!("proxy `{proxy}` is listed twice"),
-                    );
-                }
+    if let Target::External(external) = &scenario.target
+        && let Some(proxies) = &external.proxies
+    {
+        let mut seen = HashSet::new();
+        for (index, proxy) in proxies.iter().enumerate() {
+            if !seen.insert(proxy) {
+                problems.value(
+                    format!("target.proxies[{index}]"),
+                    format!("proxy `{proxy}` is listed twice"),
+                );
             }
         }
     }
