@@ -23,6 +23,17 @@ pub struct Node {
     pub value: Value,
     /// Where it was written.
     pub position: Position,
+    /// For a mapping value, where its key was written: problems that concern
+    /// the whole value (a missing field) point there.
+    pub key_position: Option<Position>,
+}
+
+impl Node {
+    /// Where to report a problem with the node as a whole: its key when it
+    /// has one, else the node itself.
+    pub fn owner_position(&self) -> Position {
+        self.key_position.unwrap_or(self.position)
+    }
 }
 
 /// A YAML value; mapping keys are always read as text.
@@ -74,6 +85,7 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
         return Ok(Node {
             value: Value::Null,
             position: Position::new(1, 1, 1),
+            key_position: None,
         });
     }
     let mut options = serde_saphyr::Options::default();
@@ -122,6 +134,7 @@ impl<'de> Deserialize<'de> for Node {
         Ok(Node {
             position: position_of(&spanned.referenced, length),
             value: spanned.value,
+            key_position: None,
         })
     }
 }
@@ -195,8 +208,10 @@ impl<'de> Visitor<'de> for ValueVisitor {
             let key = Node {
                 position: position_of(&key.referenced, length),
                 value: Value::String(key.value.0),
+                key_position: None,
             };
-            let value = access.next_value::<Node>()?;
+            let mut value = access.next_value::<Node>()?;
+            value.key_position = Some(key.position);
             entries.push((key, value));
         }
         Ok(Value::Map(entries))

@@ -887,7 +887,7 @@ fn validate_plan_prints_the_resolved_timeline() {
         "T+1:20",
         "between",
         "recovery",
-        "expected wall time: 225s",
+        "expected wall time: 3m45s",
     ] {
         assert!(stdout.contains(piece), "missing {piece:?} in:\n{stdout}");
     }

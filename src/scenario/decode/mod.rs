@@ -76,7 +76,7 @@ impl<'t> Decoder<'t> {
             Value::Null => {
                 return Some(Fields {
                     what: what.to_string(),
-                    position: node.position,
+                    position: node.owner_position(),
                     entries: Vec::new(),
                 });
             }
@@ -87,7 +87,7 @@ impl<'t> Decoder<'t> {
         };
         let mut fields = Fields {
             what: what.to_string(),
-            position: node.position,
+            position: node.owner_position(),
             entries: Vec::new(),
         };
         for (key, value) in entries {
