@@ -79,7 +79,7 @@ pub fn parse_str(name: &str, text: &str) -> Result<Scenario, Diagnostics> {
             text,
             error.position,
             format!("invalid YAML: {}", error.message),
-            None,
+            syntax_help(text, error.position),
         )])
     })?;
     let decoded = decode::decode(&root, name, text);
@@ -104,4 +104,20 @@ pub fn parse_str(name: &str, text: &str) -> Result<Scenario, Diagnostics> {
         diagnostics.sort();
         Err(diagnostics)
     }
+}
+
+/// A hint for the one YAML trap the value syntax sets: a value starting with
+/// `>` (a comparison such as `> 90%`) reads as a folded block scalar.
+fn syntax_help(text: &str, position: Position) -> Option<String> {
+    let line = text.lines().nth(position.line.checked_sub(1)?)?;
+    let rest: String = line.chars().skip(position.column.checked_sub(1)?).collect();
+    let value = rest.trim_start();
+    let value = value
+        .strip_prefix(':')
+        .map(str::trim_start)
+        .unwrap_or(value);
+    value.starts_with('>').then(|| {
+        let written = value.trim_end_matches(['}', ',', ' ']).trim_end();
+        format!("a value starting with `>` must be quoted: `\"{written}\"`")
+    })
 }

@@ -106,11 +106,15 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
 /// diagnostic shows the position itself.
 fn strip_location_prefix(message: &str) -> String {
     let first_line = message.lines().next().unwrap_or(message);
-    let trimmed = first_line.trim_start_matches("error: ");
+    let mut trimmed = first_line.trim_start_matches("error: ");
     if trimmed.starts_with("line ")
         && let Some((_, rest)) = trimmed.split_once(": ")
     {
-        return rest.to_string();
+        trimmed = rest;
+    }
+    // The parser also appends " at line L, column C"; drop it as well.
+    if let Some(cut) = trimmed.rfind(" at line ") {
+        trimmed = &trimmed[..cut];
     }
     trimmed.to_string()
 }

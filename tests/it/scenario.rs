@@ -698,6 +698,14 @@ fn yaml_syntax_errors_are_located() {
     let only = diagnostics.iter().next().expect("one");
     assert!(only.message.starts_with("invalid YAML"), "{only}");
     assert!(only.line >= 2, "{only}");
+    // The one trap of the value syntax: `> 90%` unquoted is a folded block.
+    let folded = parse_err("name: x\nexpect:\n  run:\n    providers: { fallback: > 90% }\n");
+    let only = folded.iter().next().expect("one");
+    assert_eq!((only.line, only.column), (4, 28), "{folded}");
+    assert_eq!(
+        only.help.as_deref(),
+        Some("a value starting with `>` must be quoted: `\"> 90%\"`")
+    );
     let duplicate = parse_err("name: x\nname: y\ntraffic: { rate: 1/s, duration: 1m }\n");
     assert!(duplicate.to_string().contains("duplicate"), "{duplicate}");
 }
