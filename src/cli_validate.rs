@@ -3,7 +3,7 @@
 //! Schema. Exit codes: 0 every file is valid, 2 at least one is not.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
@@ -16,7 +16,8 @@ const INVALID: u8 = 2;
 /// Arguments of `gameday validate`.
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// Scenario files to check; every problem of every file is reported.
+    /// Scenario files (or folders of `.yaml`/`.yml` files) to check; every
+    /// problem of every file is reported.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Also print each valid scenario's resolved timeline: what would be
@@ -33,16 +34,29 @@ pub struct SchemaArgs {}
 pub fn run_validate(args: ValidateArgs) -> anyhow::Result<u8> {
     let mut stdout = std::io::stdout().lock();
     let mut stderr = std::io::stderr().lock();
+    let mut files = Vec::new();
+    let mut unreadable = 0usize;
+    for path in &args.files {
+        match expand(path) {
+            Ok(found) => files.extend(found),
+            Err(message) => {
+                unreadable += 1;
+                writeln!(stderr, "error: {message}\n --> {}\n", path.display())?;
+            }
+        }
+    }
     let mut valid = 0usize;
-    let mut problems = 0usize;
-    for (index, file) in args.files.iter().enumerate() {
+    let mut problems = unreadable;
+    let mut printed_plans = 0usize;
+    for file in &files {
         match scenario::load(file) {
             Ok(loaded) => {
                 valid += 1;
                 if args.plan {
-                    if index > 0 {
+                    if printed_plans > 0 {
                         writeln!(stdout)?;
                     }
+                    printed_plans += 1;
                     writeln!(stdout, "{}", Plan::from_scenario(&loaded))?;
                 }
             }
@@ -52,22 +66,45 @@ pub fn run_validate(args: ValidateArgs) -> anyhow::Result<u8> {
             }
         }
     }
-    let invalid = args.files.len() - valid;
+    let checked = files.len() + unreadable;
+    let invalid = checked - valid;
     if invalid > 0 {
         writeln!(
             stderr,
-            "error: {invalid} of {} scenario{} invalid ({problems} problem{})",
-            args.files.len(),
-            plural(args.files.len()),
+            "error: {invalid} of {checked} scenario{} invalid ({problems} problem{})",
+            plural(checked),
             plural(problems)
         )?;
         return Ok(INVALID);
     }
-    if args.plan {
+    if printed_plans > 0 {
         writeln!(stdout)?;
     }
     writeln!(stdout, "ok: {valid} scenario{}", plural(valid))?;
     Ok(0)
+}
+
+/// A file as itself; a folder as its `.yaml`/`.yml` files, sorted.
+fn expand(path: &Path) -> Result<Vec<PathBuf>, String> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let entries =
+        std::fs::read_dir(path).map_err(|error| format!("cannot read the folder: {error}"))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|file| {
+            file.is_file()
+                && file
+                    .extension()
+                    .is_some_and(|extension| extension == "yaml" || extension == "yml")
+        })
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err("the folder has no .yaml or .yml files".to_string());
+    }
+    Ok(files)
 }
 
 /// Prints the JSON Schema of scenario files.

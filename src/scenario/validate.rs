@@ -8,12 +8,13 @@
 //! (`timeline[1].for`); the caller turns paths into lines and columns with
 //! the file's `SourceMap`. No I/O happens here.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 use std::time::Duration;
 
 use super::diagnostic::{closest, list, suggest};
 use super::model::{
-    Capability, CapabilityExpectation, Fault, PhaseExpectations, Scenario, Target, format_duration,
+    AlertExpectation, BreakerExpectation, CapabilityExpectation, Fault, PhaseExpectations,
+    Scenario, Target, format_duration,
 };
 use super::values::MAX_DURATION;
 
@@ -483,7 +484,8 @@ fn check_expectations(scenario: &Scenario, problems: &mut Problems) {
                 check_lab_provider(provider, &format!("{path}.providers.{provider}"), problems);
             }
         }
-        check_expectation_durations(expectations, &path, problems);
+        let phase_length = plan.phase(phase).map(|planned| planned.length());
+        check_deadlines(expectations, phase_length, &path, problems);
     }
 }
 
@@ -497,29 +499,56 @@ fn check_lab_provider(provider: &str, path: &str, problems: &mut Problems) {
     }
 }
 
-fn check_expectation_durations(
+/// Deadlines must be > 0 and, when they count from the phase start, fit in
+/// the phase: "becomes false within 90s" cannot be judged in a 60s window.
+fn check_deadlines(
     expectations: &PhaseExpectations,
+    phase_length: Option<Duration>,
     path: &str,
     problems: &mut Problems,
 ) {
-    let mut seen = BTreeSet::new();
-    for (capability, expectation) in &expectations.capabilities {
-        let within = match expectation {
-            CapabilityExpectation::Becomes { within, .. }
-            | CapabilityExpectation::Returns { within } => *within,
-            CapabilityExpectation::Holds(_) => continue,
-        };
-        // `all` expands to six entries; report a zero deadline once.
-        if within.is_zero() && seen.insert(within) {
-            let name: &str = if expectations.capabilities.len() == Capability::ALL.len() {
-                "capabilities"
-            } else {
-                capability.name()
-            };
+    let mut check = |within: Duration, path: String, counts_from_start: bool| {
+        if within.is_zero() {
+            problems.value(path, "a deadline must be longer than 0s");
+        } else if let Some(length) = phase_length
+            && counts_from_start
+            && within > length
+        {
             problems.value(
-                format!("{path}.capabilities"),
-                format!("the deadline of `{name}` must be longer than 0s"),
+                path,
+                format!(
+                    "the deadline {} is longer than the phase `{}` ({})",
+                    format_duration(within),
+                    expectations.phase,
+                    format_duration(length)
+                ),
             );
+        }
+    };
+    for (capability, expectation) in &expectations.capabilities {
+        if let CapabilityExpectation::Becomes { within, .. }
+        | CapabilityExpectation::Returns { within } = expectation
+        {
+            // `all` expands to six entries at one place; identical
+            // diagnostics are merged when they are sorted.
+            check(
+                *within,
+                format!("{path}.capabilities.{}", capability.name()),
+                true,
+            );
+        }
+    }
+    for (provider, expectation) in &expectations.breakers {
+        let breaker_path = format!("{path}.breakers.{provider}");
+        match expectation {
+            BreakerExpectation::OpensWithin(within) => check(*within, breaker_path, true),
+            BreakerExpectation::ClosesWithin(within) => check(*within, breaker_path, false),
+            BreakerExpectation::Stays(_) => {}
+        }
+    }
+    for (alert, expectation) in &expectations.alerts {
+        if let AlertExpectation::FiredWithin(within) = expectation {
+            check(*within, format!("{path}.alerts.{alert}"), false);
         }
     }
 }

@@ -654,6 +654,17 @@ fn every_semantic_rule_has_a_failing_example() {
         12,
         "already defined",
     );
+    // Deadlines > 0 and within the phase they count from.
+    check_appended(
+        "expect:\n  redis-down:\n    capabilities: { caching: { becomes: false, within: 90s } }\n",
+        13,
+        "longer than the phase `redis-down` (20s)",
+    );
+    check_appended(
+        "expect:\n  redis-down:\n    breakers: { primary: { opens_within: 0s } }\n",
+        13,
+        "deadline must be longer than 0s",
+    );
     // Reserved phase names.
     check_rule(
         "name: redis-down",
@@ -876,6 +887,14 @@ fn validate_exits_2_and_reports_every_file() {
     assert!(stderr.contains("semantic.yaml:25:3"), "{stderr}");
     assert!(stderr.contains("2 of 3 scenarios invalid"), "{stderr}");
     assert!(!stdout.contains("ok:"), "{stdout}");
+    // A folder is its .yaml files; an empty folder is an error.
+    let (folder, _, stderr) = run(gameday().arg("validate").arg(fixture("")));
+    assert_eq!(folder, 2, "{stderr}");
+    assert!(stderr.contains("2 of 4 scenarios invalid"), "{stderr}");
+    let empty = tempfile::tempdir().expect("temp dir");
+    let (code, _, stderr) = run(gameday().arg("validate").arg(empty.path()));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("no .yaml or .yml files"), "{stderr}");
     let (missing, _, stderr) = run(gameday().arg("validate").arg("/nonexistent/x.yaml"));
     assert_eq!(missing, 2);
     assert!(stderr.contains("cannot read the file"), "{stderr}");
