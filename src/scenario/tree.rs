@@ -113,7 +113,7 @@ fn strip_location_prefix(message: &str) -> String {
         trimmed = rest;
     }
     // The parser also appends " at line L, column C"; drop it as well.
-    if let Some(cut) = trimmed.rfind(" at line ") {
+    if let Some(cut) = trimmed.find(" at line ") {
         trimmed = &trimmed[..cut];
     }
     trimmed.to_string()

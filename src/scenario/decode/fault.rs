@@ -144,7 +144,7 @@ fn decode_fault(decoder: &mut Decoder, node: &Node, what: &str) -> Option<Fault>
         );
     }
     let fields = decoder.fields(node, what, &known)?;
-    let first = fields.get(kind)?;
+    let first = fields.required(decoder, kind)?;
     match kind {
         "toxic" => decode_toxic(decoder, &fields, toxic_kind?),
         "proxy_down" => Some(Fault::ProxyDown {

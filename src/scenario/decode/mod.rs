@@ -294,10 +294,16 @@ impl<'n> Fields<'n> {
     fn required(&self, decoder: &mut Decoder, key: &str) -> Option<&'n Node> {
         let value = self.get(key);
         if value.is_none() {
-            decoder.error(
-                self.position,
-                format!("`{}` is missing the required key `{key}`", self.what),
-            );
+            match self.entries.iter().find(|(name, _, _)| *name == key) {
+                Some((_, key_node, _)) => decoder.error(
+                    key_node.position,
+                    format!("`{}` needs a value", self.path(key)),
+                ),
+                None => decoder.error(
+                    self.position,
+                    format!("`{}` is missing the required key `{key}`", self.what),
+                ),
+            }
         }
         value
     }
@@ -332,6 +338,23 @@ pub(crate) struct Decoded {
 pub(crate) fn decode(root: &Node, file: &str, text: &str) -> Decoded {
     let mut decoder = Decoder::new(file, text);
     let decoded = decode_scenario(&mut decoder, root, file, text);
+    // Every section that failed must have said why; if one did not (a bug),
+    // refuse the file rather than run a scenario with a placeholder in it.
+    if decoder.diagnostics.is_empty() {
+        let silent = match &decoded {
+            Some((_, clean)) => sections::TOP_LEVEL_KEYS
+                .iter()
+                .find(|section| !clean.contains(section))
+                .copied(),
+            None => Some("the scenario"),
+        };
+        if let Some(section) = silent {
+            decoder.error(
+                root.position,
+                format!("`{section}` could not be read (no further detail; please report this)"),
+            );
+        }
+    }
     let diagnostics = decoder.into_diagnostics();
     match decoded {
         Some((scenario, clean)) => Decoded {
