@@ -15,6 +15,9 @@
 //!   Toxiproxy-compatible fault proxy.
 //! - [`traffic`]: the open-model traffic generator and its recorder (HDR
 //!   histograms per phase and operation, one-second buckets).
+//! - [`scenario`]: scenario files: parsing with located errors, validation, JSON Schema.
+//! - [`plan`]: a scenario resolved into absolute fault windows and phases.
+//! - [`cli_validate`]: the `validate` and `schema` subcommands.
 //! - [`smoke`]: a short end-to-end game day against the built-in lab, the
 //!   stand-in for `gameday run` until the scenario runner lands.
 
@@ -25,8 +28,12 @@ pub mod rng;
 pub mod shutdown;
 pub mod timestamp;
 
-pub mod plan;
+// The pipeline, in order.
 pub mod scenario;
+
+pub mod plan;
+
+pub mod cli_validate;
 
 pub mod faults;
 

@@ -44,6 +44,13 @@ enum Command {
     Smoke(gameday::smoke::Args),
     /// Bring up the whole built-in lab (Redis, PostgreSQL, two LLM simulators, the platform) until Ctrl-C.
     Lab(lab::lab_cli::Args),
+    /// Check scenario files: every problem of every file, with file:line:col.
+    ///
+    /// Exits 2 if any file is invalid, else prints "ok: N scenarios".
+    /// `--plan` prints each scenario's resolved timeline; nothing is started.
+    Validate(gameday::cli_validate::ValidateArgs),
+    /// Print the JSON Schema of scenario files (for editor completion and checks).
+    Schema(gameday::cli_validate::SchemaArgs),
     /// Serve the reference agent platform (the system under test).
     Platform(lab::platform::cli::Args),
     /// Serve an OpenAI- and Anthropic-compatible LLM provider simulator.
@@ -67,6 +74,8 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Smoke(args) => gameday::smoke::run(args).await,
             Command::Lab(args) => lab::lab_cli::run(args).await.map(|()| 0),
+            Command::Validate(args) => gameday::cli_validate::run_validate(args),
+            Command::Schema(args) => gameday::cli_validate::run_schema(args),
             Command::Platform(args) => lab::platform::cli::run(args).await.map(|()| 0),
             Command::LlmSim(args) => lab::llm_sim::cli::run(args).await.map(|()| 0),
             Command::Proxy(args) => lab::proxy::cli::run(args).await.map(|()| 0),

@@ -293,9 +293,44 @@ fn describe_traffic(scenario: &Scenario) -> String {
     )
 }
 
-/// `T+1m20s`.
+/// A length for people: `1m50s`, `2h5m`, `30s`, `250ms`.
+fn length(duration: Duration) -> String {
+    let seconds = duration.as_secs();
+    if duration.subsec_nanos() != 0 || seconds < 60 {
+        return format_duration(duration);
+    }
+    let (hours, minutes, rest) = (seconds / 3600, (seconds / 60) % 60, seconds % 60);
+    let mut text = String::new();
+    if hours > 0 {
+        text.push_str(&format!("{hours}h"));
+    }
+    if minutes > 0 {
+        text.push_str(&format!("{minutes}m"));
+    }
+    if rest > 0 {
+        text.push_str(&format!("{rest}s"));
+    }
+    text
+}
+
+/// `T+1:20` (minutes:seconds; hours and milliseconds when present).
 fn offset(duration: Duration) -> String {
-    format!("T+{}", format_duration(duration))
+    let total_seconds = duration.as_secs();
+    let (hours, minutes, seconds) = (
+        total_seconds / 3600,
+        (total_seconds / 60) % 60,
+        total_seconds % 60,
+    );
+    let millis = duration.subsec_millis();
+    let mut text = if hours > 0 {
+        format!("T+{hours}:{minutes:02}:{seconds:02}")
+    } else {
+        format!("T+{minutes}:{seconds:02}")
+    };
+    if millis > 0 {
+        text.push_str(&format!(".{millis:03}"));
+    }
+    text
 }
 
 impl fmt::Display for Plan {
@@ -360,7 +395,7 @@ impl fmt::Display for Plan {
                     "{name:<16} {:<10} {:<10} {}{maintenance}",
                     offset(window.start),
                     offset(window.end),
-                    format_duration(window.length())
+                    length(window.length())
                 )?;
             }
         }
@@ -368,7 +403,120 @@ impl fmt::Display for Plan {
         write!(
             f,
             "expected wall time: {} (lab start-up not included)",
-            format_duration(self.total)
+            length(self.total)
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario(timeline: &str) -> Scenario {
+        let text = format!(
+            "name: p\ntraffic: {{ rate: 10/s, warmup: 10s, duration: 100s }}\nrecovery: 20s\n{timeline}"
+        );
+        match crate::scenario::parse_str("p.yaml", &text) {
+            Ok(scenario) => scenario,
+            Err(diagnostics) => panic!("{diagnostics}"),
+        }
+    }
+
+    fn seconds(value: u64) -> Duration {
+        Duration::from_secs(value)
+    }
+
+    fn window(start: u64, end: u64) -> Window {
+        Window {
+            start: seconds(start),
+            end: seconds(end),
+        }
+    }
+
+    fn windows<'p>(plan: &'p Plan, name: &str) -> &'p [Window] {
+        match plan.phase(name) {
+            Some(phase) => &phase.windows,
+            None => panic!("no phase {name} in {plan}"),
+        }
+    }
+
+    #[test]
+    fn without_faults_the_baseline_is_the_whole_run() {
+        let plan = Plan::from_scenario(&scenario(""));
+        assert_eq!(plan.warmup, window(0, 10));
+        assert_eq!(windows(&plan, "baseline"), [window(10, 110)]);
+        assert_eq!(windows(&plan, "run"), [window(10, 110)]);
+        assert!(plan.phase("recovery").is_none());
+        assert!(plan.phase("between").is_none());
+        assert_eq!(plan.total, seconds(110));
+    }
+
+    #[test]
+    fn overlapping_faults_share_moments_and_gaps_become_between() {
+        let plan = Plan::from_scenario(&scenario(
+            "timeline:
+  - { name: late, at: 60s, for: 10s, fault: { kill: redis } }
+  - { name: a, at: 10s, for: 20s, fault: { freeze: postgres } }
+  - { name: b, at: 20s, for: 20s, maintenance: true, fault: { proxy_down: redis } }
+",
+        ));
+        // Applies in time order, whatever the file order.
+        let names: Vec<&str> = plan.faults.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["a", "b", "late"]);
+        assert_eq!(windows(&plan, "baseline"), [window(10, 20)]);
+        assert_eq!(windows(&plan, "a"), [window(20, 40)]);
+        assert_eq!(windows(&plan, "b"), [window(30, 50)]);
+        assert_eq!(windows(&plan, "between"), [window(50, 70)]);
+        // Last revert at 80s; traffic ends at 110s, so recovery lasts 30s.
+        assert_eq!(windows(&plan, "recovery"), [window(80, 110)]);
+        assert_eq!(plan.phases_at(seconds(35)), ["a", "b", "run"]);
+        assert_eq!(plan.phases_at(seconds(55)), ["between", "run"]);
+        assert!(plan.in_maintenance(seconds(45)));
+        assert!(!plan.in_maintenance(seconds(25)));
+        assert_eq!(plan.phase("b").map(|p| p.maintenance), Some(true));
+    }
+
+    #[test]
+    fn traffic_is_extended_so_recovery_is_observed_in_full() {
+        let plan = Plan::from_scenario(&scenario(
+            "timeline:\n  - { name: end, at: 90s, for: 10s, fault: { kill: redis } }\n",
+        ));
+        // Revert at 10+100 = 110s; recovery 20s -> traffic runs until 130s.
+        assert_eq!(windows(&plan, "recovery"), [window(110, 130)]);
+        assert_eq!(windows(&plan, "run"), [window(10, 130)]);
+        assert_eq!(plan.total, seconds(130));
+    }
+
+    #[test]
+    fn the_printed_plan_lists_events_and_phases() {
+        let plan = Plan::from_scenario(&scenario(
+            "timeline:\n  - { name: db-cut, at: 1m, for: 30s, fault: { proxy_down: postgres } }\n",
+        ));
+        let printed = plan.to_string();
+        assert!(
+            printed.contains("T+1:10     T+1:40     apply  db-cut: proxy postgres down"),
+            "{printed}"
+        );
+        assert!(
+            printed.contains("T+1:40                revert db-cut"),
+            "{printed}"
+        );
+        assert!(
+            printed.contains("recovery         T+1:40     T+2:00     20s"),
+            "{printed}"
+        );
+        assert!(
+            printed.contains("run              T+0:10     T+2:00     1m50s"),
+            "{printed}"
+        );
+        assert!(printed.contains("expected wall time: 2m (lab"), "{printed}");
+    }
+
+    #[test]
+    fn offsets_show_hours_and_milliseconds_when_present() {
+        assert_eq!(offset(Duration::from_millis(1_500)), "T+0:01.500");
+        assert_eq!(offset(seconds(3_725)), "T+1:02:05");
+        assert_eq!(length(seconds(3_725)), "1h2m5s");
+        assert_eq!(length(Duration::from_millis(1_500)), "1.5s");
     }
 }

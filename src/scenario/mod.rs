@@ -79,31 +79,45 @@ pub fn parse_str(name: &str, text: &str) -> Result<Scenario, Diagnostics> {
             text,
             error.position,
             format!("invalid YAML: {}", error.message),
-            None,
+            syntax_help(text, error.position),
         )])
     })?;
-    let scenario = decode::decode(&root, name, text).map_err(|diagnostics| {
-        let mut diagnostics = Diagnostics(diagnostics);
+    let decoded = decode::decode(&root, name, text);
+    let mut diagnostics = Diagnostics(decoded.diagnostics);
+    let Some(scenario) = decoded.scenario else {
         diagnostics.sort();
-        diagnostics
-    })?;
+        return Err(diagnostics);
+    };
     let map = tree::SourceMap::of(&root);
-    let mut diagnostics = Diagnostics(
-        validate::check(&scenario)
-            .into_iter()
-            .map(|problem| {
-                let position = match problem.site {
-                    validate::Site::Key => map.key(&problem.path),
-                    validate::Site::Value => map.value(&problem.path),
-                };
-                Diagnostic::new(name, text, position, problem.message, problem.help)
-            })
-            .collect(),
-    );
+    let clean = decoded.clean;
+    let problems = validate::check_sections(&scenario, &|section| clean.contains(section));
+    diagnostics.0.extend(problems.into_iter().map(|problem| {
+        let position = match problem.site {
+            validate::Site::Key => map.key(&problem.path),
+            validate::Site::Value => map.value(&problem.path),
+        };
+        Diagnostic::new(name, text, position, problem.message, problem.help)
+    }));
     if diagnostics.is_empty() {
         Ok(scenario)
     } else {
         diagnostics.sort();
         Err(diagnostics)
     }
+}
+
+/// A hint for the one YAML trap the value syntax sets: a value starting with
+/// `>` (a comparison such as `> 90%`) reads as a folded block scalar.
+fn syntax_help(text: &str, position: Position) -> Option<String> {
+    let line = text.lines().nth(position.line.checked_sub(1)?)?;
+    let rest: String = line.chars().skip(position.column.checked_sub(1)?).collect();
+    let value = rest.trim_start();
+    let value = value
+        .strip_prefix(':')
+        .map(str::trim_start)
+        .unwrap_or(value);
+    value.starts_with('>').then(|| {
+        let written = value.trim_end_matches(['}', ',', ' ']).trim_end();
+        format!("a value starting with `>` must be quoted: `\"{written}\"`")
+    })
 }

@@ -685,7 +685,11 @@ impl fmt::Display for Rule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let threshold = match self.metric {
             RuleMetric::ErrorRate => format!("{}%", trim_float(self.threshold * 100.0)),
-            _ => format_duration(Duration::from_secs_f64(self.threshold)),
+            // `try_`: a hand-built rule may hold a negative or NaN threshold.
+            _ => match Duration::try_from_secs_f64(self.threshold) {
+                Ok(threshold) => format_duration(threshold),
+                Err(_) => format!("{}s", self.threshold),
+            },
         };
         write!(
             f,

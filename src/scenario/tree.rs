@@ -23,6 +23,17 @@ pub struct Node {
     pub value: Value,
     /// Where it was written.
     pub position: Position,
+    /// For a mapping value, where its key was written: problems that concern
+    /// the whole value (a missing field) point there.
+    pub key_position: Option<Position>,
+}
+
+impl Node {
+    /// Where to report a problem with the node as a whole: its key when it
+    /// has one, else the node itself.
+    pub fn owner_position(&self) -> Position {
+        self.key_position.unwrap_or(self.position)
+    }
 }
 
 /// A YAML value; mapping keys are always read as text.
@@ -74,6 +85,7 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
         return Ok(Node {
             value: Value::Null,
             position: Position::new(1, 1, 1),
+            key_position: None,
         });
     }
     let mut options = serde_saphyr::Options::default();
@@ -94,11 +106,15 @@ pub fn parse(text: &str) -> Result<Node, SyntaxError> {
 /// diagnostic shows the position itself.
 fn strip_location_prefix(message: &str) -> String {
     let first_line = message.lines().next().unwrap_or(message);
-    let trimmed = first_line.trim_start_matches("error: ");
+    let mut trimmed = first_line.trim_start_matches("error: ");
     if trimmed.starts_with("line ")
         && let Some((_, rest)) = trimmed.split_once(": ")
     {
-        return rest.to_string();
+        trimmed = rest;
+    }
+    // The parser also appends " at line L, column C"; drop it as well.
+    if let Some(cut) = trimmed.find(" at line ") {
+        trimmed = &trimmed[..cut];
     }
     trimmed.to_string()
 }
@@ -122,6 +138,7 @@ impl<'de> Deserialize<'de> for Node {
         Ok(Node {
             position: position_of(&spanned.referenced, length),
             value: spanned.value,
+            key_position: None,
         })
     }
 }
@@ -195,8 +212,10 @@ impl<'de> Visitor<'de> for ValueVisitor {
             let key = Node {
                 position: position_of(&key.referenced, length),
                 value: Value::String(key.value.0),
+                key_position: None,
             };
-            let value = access.next_value::<Node>()?;
+            let mut value = access.next_value::<Node>()?;
+            value.key_position = Some(key.position);
             entries.push((key, value));
         }
         Ok(Value::Map(entries))

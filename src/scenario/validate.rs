@@ -8,13 +8,13 @@
 //! (`timeline[1].for`); the caller turns paths into lines and columns with
 //! the file's `SourceMap`. No I/O happens here.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 use std::time::Duration;
 
 use super::diagnostic::{closest, list, suggest};
 use super::model::{
-    Capability, CapabilityExpectation, Fault, PhaseExpectations, Scenario, Target, Toxiproxy,
-    format_duration,
+    AlertExpectation, BreakerExpectation, CapabilityExpectation, Fault, PhaseExpectations,
+    Scenario, Target, format_duration,
 };
 use super::values::MAX_DURATION;
 
@@ -93,20 +93,57 @@ impl Problems {
 
 /// Every semantic problem of a scenario.
 pub fn check(scenario: &Scenario) -> Vec<Problem> {
+    check_sections(scenario, &|_| true)
+}
+
+/// The problems found by the rules whose inputs are trustworthy:
+/// `is_clean(section)` says whether a top-level section (`traffic`,
+/// `timeline`, ...) decoded without problems. The decoder substitutes
+/// placeholders for broken sections so that one pass can still check the
+/// rest; a rule that reads a placeholder would report nonsense, so it is
+/// skipped.
+pub fn check_sections(scenario: &Scenario, is_clean: &dyn Fn(&str) -> bool) -> Vec<Problem> {
+    let clean = |sections: &[&str]| sections.iter().all(|section| is_clean(section));
     let mut problems = Problems::default();
-    check_top_level(scenario, &mut problems);
-    check_traffic(scenario, &mut problems);
-    check_timeline(scenario, &mut problems);
-    check_faults(scenario, &mut problems);
-    check_rules(scenario, &mut problems);
-    check_expectations(scenario, &mut problems);
+    if clean(&["name"]) && scenario.name.trim().is_empty() {
+        problems.value("name", "`name` must not be empty");
+    }
+    if clean(&["availability"]) {
+        check_availability(scenario, &mut problems);
+    }
+    if clean(&["recovery"]) {
+        problems.positive("recovery", scenario.recovery);
+    }
+    if clean(&["production_rate"]) {
+        check_production_rate(scenario, &mut problems);
+    }
+    if clean(&["prices", "target"]) {
+        check_prices(scenario, &mut problems);
+    }
+    if clean(&["target", "toxiproxy"]) {
+        check_target(scenario, &mut problems);
+    }
+    if clean(&["traffic"]) {
+        check_traffic(scenario, &mut problems);
+    }
+    if clean(&["timeline", "traffic"]) {
+        check_timeline(scenario, &mut problems);
+    }
+    if clean(&["timeline", "target", "toxiproxy"]) {
+        check_faults(scenario, &mut problems);
+    }
+    if clean(&["alerts", "halt"]) {
+        check_rules(scenario, &mut problems);
+    }
+    if clean(&[
+        "expect", "timeline", "alerts", "target", "traffic", "recovery",
+    ]) {
+        check_expectations(scenario, &mut problems);
+    }
     problems.0
 }
 
-fn check_top_level(scenario: &Scenario, problems: &mut Problems) {
-    if scenario.name.trim().is_empty() {
-        problems.value("name", "`name` must not be empty");
-    }
+fn check_availability(scenario: &Scenario, problems: &mut Problems) {
     if !(scenario.availability > 0.0 && scenario.availability < 1.0) {
         problems.value_with_help(
             "availability",
@@ -114,7 +151,9 @@ fn check_top_level(scenario: &Scenario, problems: &mut Problems) {
             "100% leaves no error budget to measure; the seed SLO is 99.9%",
         );
     }
-    problems.positive("recovery", scenario.recovery);
+}
+
+fn check_production_rate(scenario: &Scenario, problems: &mut Problems) {
     if let Some(rate) = scenario.production_rate
         && !(rate > 0.0 && rate <= MAX_RATE)
     {
@@ -123,9 +162,14 @@ fn check_top_level(scenario: &Scenario, problems: &mut Problems) {
             format!("`production_rate` must be above 0 and at most {MAX_RATE}/s"),
         );
     }
-    let lab = scenario.target == Target::Lab;
+}
+
+fn check_prices(scenario: &Scenario, problems: &mut Problems) {
+    if scenario.target != Target::Lab {
+        return;
+    }
     for provider in scenario.prices.keys() {
-        if lab && !LAB_PROVIDERS.contains(&provider.as_str()) {
+        if !LAB_PROVIDERS.contains(&provider.as_str()) {
             problems.key(
                 format!("prices.{provider}"),
                 format!("the lab has no LLM provider `{provider}`"),
@@ -133,23 +177,19 @@ fn check_top_level(scenario: &Scenario, problems: &mut Problems) {
             );
         }
     }
-    if let Target::External(external) = &scenario.target {
-        if scenario.toxiproxy == Some(Toxiproxy::Embedded) {
-            problems.value_with_help(
-                "toxiproxy",
-                "the embedded proxy sits only in front of the lab's dependencies",
-                "give the URL of the Toxiproxy in front of the target's dependencies",
-            );
-        }
-        if let Some(proxies) = &external.proxies {
-            let mut seen = HashSet::new();
-            for (index, proxy) in proxies.iter().enumerate() {
-                if !seen.insert(proxy) {
-                    problems.value(
-                        format!("target.proxies[{index}]"),
-                        format!("proxy `{proxy}` is listed twice"),
-                    );
-                }
+}
+
+fn check_target(scenario: &Scenario, problems: &mut Problems) {
+    if let Target::External(external) = &scenario.target
+        && let Some(proxies) = &external.proxies
+    {
+        let mut seen = HashSet::new();
+        for (index, proxy) in proxies.iter().enumerate() {
+            if !seen.insert(proxy) {
+                problems.value(
+                    format!("target.proxies[{index}]"),
+                    format!("proxy `{proxy}` is listed twice"),
+                );
             }
         }
     }
@@ -444,7 +484,8 @@ fn check_expectations(scenario: &Scenario, problems: &mut Problems) {
                 check_lab_provider(provider, &format!("{path}.providers.{provider}"), problems);
             }
         }
-        check_expectation_durations(expectations, &path, problems);
+        let phase_length = plan.phase(phase).map(|planned| planned.length());
+        check_deadlines(expectations, phase_length, &path, problems);
     }
 }
 
@@ -458,29 +499,56 @@ fn check_lab_provider(provider: &str, path: &str, problems: &mut Problems) {
     }
 }
 
-fn check_expectation_durations(
+/// Deadlines must be > 0 and, when they count from the phase start, fit in
+/// the phase: "becomes false within 90s" cannot be judged in a 60s window.
+fn check_deadlines(
     expectations: &PhaseExpectations,
+    phase_length: Option<Duration>,
     path: &str,
     problems: &mut Problems,
 ) {
-    let mut seen = BTreeSet::new();
-    for (capability, expectation) in &expectations.capabilities {
-        let within = match expectation {
-            CapabilityExpectation::Becomes { within, .. }
-            | CapabilityExpectation::Returns { within } => *within,
-            CapabilityExpectation::Holds(_) => continue,
-        };
-        // `all` expands to six entries; report a zero deadline once.
-        if within.is_zero() && seen.insert(within) {
-            let name: &str = if expectations.capabilities.len() == Capability::ALL.len() {
-                "capabilities"
-            } else {
-                capability.name()
-            };
+    let mut check = |within: Duration, path: String, counts_from_start: bool| {
+        if within.is_zero() {
+            problems.value(path, "a deadline must be longer than 0s");
+        } else if let Some(length) = phase_length
+            && counts_from_start
+            && within > length
+        {
             problems.value(
-                format!("{path}.capabilities"),
-                format!("the deadline of `{name}` must be longer than 0s"),
+                path,
+                format!(
+                    "the deadline {} is longer than the phase `{}` ({})",
+                    format_duration(within),
+                    expectations.phase,
+                    format_duration(length)
+                ),
             );
+        }
+    };
+    for (capability, expectation) in &expectations.capabilities {
+        if let CapabilityExpectation::Becomes { within, .. }
+        | CapabilityExpectation::Returns { within } = expectation
+        {
+            // `all` expands to six entries at one place; identical
+            // diagnostics are merged when they are sorted.
+            check(
+                *within,
+                format!("{path}.capabilities.{}", capability.name()),
+                true,
+            );
+        }
+    }
+    for (provider, expectation) in &expectations.breakers {
+        let breaker_path = format!("{path}.breakers.{provider}");
+        match expectation {
+            BreakerExpectation::OpensWithin(within) => check(*within, breaker_path, true),
+            BreakerExpectation::ClosesWithin(within) => check(*within, breaker_path, false),
+            BreakerExpectation::Stays(_) => {}
+        }
+    }
+    for (alert, expectation) in &expectations.alerts {
+        if let AlertExpectation::FiredWithin(within) = expectation {
+            check(*within, format!("{path}.alerts.{alert}"), false);
         }
     }
 }

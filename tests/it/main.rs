@@ -7,5 +7,6 @@ mod llm_sim;
 mod platform;
 mod platform_llm;
 mod proxy;
+mod scenario;
 mod services;
 mod traffic;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::lab::llm_sim::Mode;
 use crate::lab::services::ServiceKind;
 
-use super::super::diagnostic::{closest, list};
+use super::super::diagnostic::{Position, closest, list, suggest};
 use super::super::model::{Fault, LlmProvider, Stream, TimelineEntry, Toxic, ToxicKind};
 use super::super::tree::{Node, Value};
 use super::super::values;
@@ -144,7 +144,7 @@ fn decode_fault(decoder: &mut Decoder, node: &Node, what: &str) -> Option<Fault>
         );
     }
     let fields = decoder.fields(node, what, &known)?;
-    let first = fields.get(kind)?;
+    let first = fields.required(decoder, kind)?;
     match kind {
         "toxic" => decode_toxic(decoder, &fields, toxic_kind?),
         "proxy_down" => Some(Fault::ProxyDown {
@@ -211,16 +211,67 @@ fn decode_mode(decoder: &mut Decoder, node: &Node, what: &str) -> Option<Mode> {
     match parsed {
         Ok(mode) => Some(mode),
         Err(error) => {
-            decoder.error_with_help(
-                node.position,
-                format!("`{what}`: {error}"),
-                "modes: healthy, latency, errors, rate_limit, overloaded, hang, slow_stream, \
-                 cut_stream, malformed (see docs/llm-sim.md)"
-                    .to_string(),
-            );
+            let message = error.to_string();
+            // serde names the unknown field or mode; point at it and suggest.
+            let (position, help) = match unknown_name(&message) {
+                Some((word, candidates)) => {
+                    let candidates: Vec<&str> = candidates.iter().map(String::as_str).collect();
+                    (
+                        locate_in_mode(node, &word).unwrap_or(node.position),
+                        suggest(&word, &candidates),
+                    )
+                }
+                None => (
+                    node.position,
+                    "modes: healthy, latency, errors, rate_limit, overloaded, hang, slow_stream, \
+                     cut_stream, malformed (see docs/llm-sim.md)"
+                        .to_string(),
+                ),
+            };
+            decoder.error_with_help(position, format!("`{what}`: {message}"), help);
             None
         }
     }
+}
+
+/// From a serde message such as "unknown field `ratio`, expected one of
+/// `mode`, `rate`": the unknown name and the expected ones.
+fn unknown_name(message: &str) -> Option<(String, Vec<String>)> {
+    let start = message
+        .find("unknown field `")
+        .map(|at| at + "unknown field `".len())
+        .or_else(|| {
+            message
+                .find("unknown variant `")
+                .map(|at| at + "unknown variant `".len())
+        })?;
+    let word = message[start..].split('`').next()?.to_string();
+    let expected = &message[start + word.len() + 1..];
+    let candidates: Vec<String> = expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect();
+    (!candidates.is_empty()).then_some((word, candidates))
+}
+
+/// The key named `word` in a mode mapping, or the `mode` value equal to it.
+fn locate_in_mode(node: &Node, word: &str) -> Option<Position> {
+    let Value::Map(entries) = &node.value else {
+        return None;
+    };
+    entries.iter().find_map(|(key, value)| {
+        if key.value == Value::String(word.to_string()) {
+            Some(key.position)
+        } else if key.value == Value::String("mode".to_string())
+            && value.value == Value::String(word.to_string())
+        {
+            Some(value.position)
+        } else {
+            None
+        }
+    })
 }
 
 fn toxic_kind(decoder: &mut Decoder, node: &Node, what: &str) -> Option<ToxicKind> {

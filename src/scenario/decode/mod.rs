@@ -22,7 +22,7 @@ use super::model::{Comparison, Scenario};
 use super::tree::{Node, Value};
 use super::values;
 
-pub(crate) use sections::decode_scenario;
+pub(crate) use sections::{Clean, decode_scenario};
 
 /// Collects diagnostics while the tree is decoded.
 pub(crate) struct Decoder<'t> {
@@ -76,7 +76,7 @@ impl<'t> Decoder<'t> {
             Value::Null => {
                 return Some(Fields {
                     what: what.to_string(),
-                    position: node.position,
+                    position: node.owner_position(),
                     entries: Vec::new(),
                 });
             }
@@ -87,7 +87,7 @@ impl<'t> Decoder<'t> {
         };
         let mut fields = Fields {
             what: what.to_string(),
-            position: node.position,
+            position: node.owner_position(),
             entries: Vec::new(),
         };
         for (key, value) in entries {
@@ -294,10 +294,16 @@ impl<'n> Fields<'n> {
     fn required(&self, decoder: &mut Decoder, key: &str) -> Option<&'n Node> {
         let value = self.get(key);
         if value.is_none() {
-            decoder.error(
-                self.position,
-                format!("`{}` is missing the required key `{key}`", self.what),
-            );
+            match self.entries.iter().find(|(name, _, _)| *name == key) {
+                Some((_, key_node, _)) => decoder.error(
+                    key_node.position,
+                    format!("`{}` needs a value", self.path(key)),
+                ),
+                None => decoder.error(
+                    self.position,
+                    format!("`{}` is missing the required key `{key}`", self.what),
+                ),
+            }
         }
         value
     }
@@ -317,14 +323,50 @@ impl<'n> Fields<'n> {
     }
 }
 
-/// Decodes a YAML tree into a scenario, or every structural problem found.
-pub(crate) fn decode(root: &Node, file: &str, text: &str) -> Result<Scenario, Vec<Diagnostic>> {
+/// The result of decoding: a scenario (with placeholders where sections were
+/// broken), the sections that decoded cleanly, and the problems found.
+pub(crate) struct Decoded {
+    /// `None` when the file is not a mapping at all.
+    pub(crate) scenario: Option<Scenario>,
+    /// Sections without problems.
+    pub(crate) clean: Clean,
+    /// Every structural problem.
+    pub(crate) diagnostics: Vec<Diagnostic>,
+}
+
+/// Decodes a YAML tree, collecting every structural problem.
+pub(crate) fn decode(root: &Node, file: &str, text: &str) -> Decoded {
     let mut decoder = Decoder::new(file, text);
-    let scenario = decode_scenario(&mut decoder, root, file, text);
+    let decoded = decode_scenario(&mut decoder, root, file, text);
+    // Every section that failed must have said why; if one did not (a bug),
+    // refuse the file rather than run a scenario with a placeholder in it.
+    if decoder.diagnostics.is_empty() {
+        let silent = match &decoded {
+            Some((_, clean)) => sections::TOP_LEVEL_KEYS
+                .iter()
+                .find(|section| !clean.contains(section))
+                .copied(),
+            None => Some("the scenario"),
+        };
+        if let Some(section) = silent {
+            decoder.error(
+                root.position,
+                format!("`{section}` could not be read (no further detail; please report this)"),
+            );
+        }
+    }
     let diagnostics = decoder.into_diagnostics();
-    match scenario {
-        Some(scenario) if diagnostics.is_empty() => Ok(scenario),
-        _ => Err(diagnostics),
+    match decoded {
+        Some((scenario, clean)) => Decoded {
+            scenario: Some(scenario),
+            clean,
+            diagnostics,
+        },
+        None => Decoded {
+            scenario: None,
+            clean: Clean::default(),
+            diagnostics,
+        },
     }
 }
 

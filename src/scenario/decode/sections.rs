@@ -43,12 +43,15 @@ pub(crate) const DEFAULT_MIX: Mix = Mix {
     history: 5.0,
 };
 
+/// Decodes the whole file. Broken sections are replaced by placeholders and
+/// left out of the returned [`Clean`] set, so that validation can still
+/// check the sections that are sound in the same pass.
 pub(crate) fn decode_scenario(
     decoder: &mut Decoder,
     root: &Node,
     file: &str,
     text: &str,
-) -> Option<Scenario> {
+) -> Option<(Scenario, Clean)> {
     if !matches!(root.value, Value::Map(_)) {
         decoder.wrong_type(
             root,
@@ -111,8 +114,24 @@ pub(crate) fn decode_scenario(
         None => Some(DEFAULT_RECOVERY),
     };
 
-    let (target, toxiproxy_in_target) = target?;
-    let toxiproxy_top = toxiproxy_top?;
+    // Which sections decoded cleanly: validation only trusts those.
+    let mut clean = Clean::default();
+    clean.note("name", name.is_some());
+    clean.note("description", description.is_some());
+    clean.note("availability", availability.is_some());
+    clean.note("target", target.is_some());
+    clean.note("toxiproxy", toxiproxy_top.is_some());
+    clean.note("traffic", traffic.is_some());
+    clean.note("production_rate", production_rate.is_some());
+    clean.note("prices", prices.is_some());
+    clean.note("timeline", timeline.is_some());
+    clean.note("expect", expect.is_some());
+    clean.note("alerts", alerts.is_some());
+    clean.note("halt", halt.is_some());
+    clean.note("recovery", recovery.is_some());
+
+    let (target, toxiproxy_in_target) = target.unwrap_or((Target::Lab, None));
+    let toxiproxy_top = toxiproxy_top.unwrap_or(None);
     let toxiproxy = match (&target, toxiproxy_in_target, toxiproxy_top) {
         (_, Some(_), Some(_)) => {
             if let Some(node) = fields.get("toxiproxy") {
@@ -121,33 +140,81 @@ pub(crate) fn decode_scenario(
                     "`toxiproxy` is set both here and in `target`; keep one",
                 );
             }
-            return None;
+            clean.note("toxiproxy", false);
+            None
+        }
+        (Target::External(_), None, Some(Toxiproxy::Embedded)) => {
+            if let Some(node) = fields.get("toxiproxy") {
+                decoder.error_with_help(
+                    node.position,
+                    "the embedded proxy sits only in front of the lab's dependencies",
+                    "give the URL of the Toxiproxy in front of the target's dependencies"
+                        .to_string(),
+                );
+            }
+            clean.note("toxiproxy", false);
+            None
         }
         (_, Some(inner), None) | (_, None, Some(inner)) => Some(inner),
         (Target::Lab, None, None) => Some(Toxiproxy::Embedded),
         (Target::External(_), None, None) => None,
     };
     let mut all_alerts = builtin_alerts();
-    all_alerts.extend(alerts?);
-    Some(Scenario {
-        name: name?,
-        description: description?,
-        availability: availability?,
+    all_alerts.extend(alerts.unwrap_or_default());
+    let scenario = Scenario {
+        name: name.unwrap_or_default(),
+        description: description.unwrap_or_default(),
+        availability: availability.unwrap_or(DEFAULT_AVAILABILITY),
         target,
         toxiproxy,
-        traffic: traffic?,
-        production_rate: production_rate?,
-        prices: prices?,
-        timeline: timeline?,
-        expect: expect?,
+        traffic: traffic.unwrap_or_else(placeholder_traffic),
+        production_rate: production_rate.unwrap_or_default(),
+        prices: prices.unwrap_or_default(),
+        timeline: timeline.unwrap_or_default(),
+        expect: expect.unwrap_or_default(),
         alerts: all_alerts,
-        halt: halt?,
-        recovery: recovery?,
+        halt: halt.unwrap_or_default(),
+        recovery: recovery.unwrap_or(DEFAULT_RECOVERY),
         source: ScenarioSource {
             path: file.to_string(),
             text: text.to_string(),
         },
-    })
+    };
+    Some((scenario, clean))
+}
+
+/// The top-level sections that decoded without a problem.
+#[derive(Debug, Default)]
+pub(crate) struct Clean(Vec<&'static str>);
+
+impl Clean {
+    fn note(&mut self, section: &'static str, ok: bool) {
+        self.0.retain(|known| *known != section);
+        if ok {
+            self.0.push(section);
+        }
+    }
+
+    /// Whether `section` decoded cleanly.
+    pub(crate) fn contains(&self, section: &str) -> bool {
+        self.0.contains(&section)
+    }
+}
+
+/// Stands in for a traffic section that did not decode (never validated).
+fn placeholder_traffic() -> Traffic {
+    Traffic {
+        rate: 1.0,
+        arrivals: Arrivals::Poisson,
+        warmup: DEFAULT_WARMUP,
+        duration: DEFAULT_WARMUP,
+        mix: DEFAULT_MIX,
+        conversations: DEFAULT_CONVERSATIONS,
+        turns_per_conversation: None,
+        timeout: DEFAULT_TIMEOUT,
+        max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+        seed: None,
+    }
 }
 
 const TARGET_KEYS: [&str; 5] = ["url", "paths", "headers", "toxiproxy", "proxies"];
@@ -178,7 +245,18 @@ fn decode_target(decoder: &mut Decoder, node: &Node) -> Option<(Target, Option<T
         None => Some(Vec::new()),
     };
     let toxiproxy = match fields.get("toxiproxy") {
-        Some(toxiproxy) => decode_toxiproxy(decoder, toxiproxy, "target.toxiproxy").map(Some),
+        Some(toxiproxy) => match decode_toxiproxy(decoder, toxiproxy, "target.toxiproxy") {
+            Some(Toxiproxy::Embedded) => {
+                decoder.error_with_help(
+                    toxiproxy.position,
+                    "the embedded proxy sits only in front of the lab's dependencies",
+                    "give the URL of the Toxiproxy in front of the target's dependencies"
+                        .to_string(),
+                );
+                None
+            }
+            other => other.map(Some),
+        },
         None => Some(None),
     };
     let proxies = match fields.get("proxies") {

@@ -1,0 +1,119 @@
+//! The `gameday validate` and `gameday schema` subcommands: check scenario
+//! files without touching anything, print a resolved plan, print the JSON
+//! Schema. Exit codes: 0 every file is valid, 2 at least one is not.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+
+use crate::plan::Plan;
+use crate::scenario;
+
+/// Exit code for an invalid scenario (the CLI-wide contract).
+const INVALID: u8 = 2;
+
+/// Arguments of `gameday validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Scenario files (or folders of `.yaml`/`.yml` files) to check; every
+    /// problem of every file is reported.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Also print each valid scenario's resolved timeline: what would be
+    /// injected, when and against what. Nothing is started or touched.
+    #[arg(long)]
+    pub plan: bool,
+}
+
+/// Arguments of `gameday schema`.
+#[derive(Debug, Args)]
+pub struct SchemaArgs {}
+
+/// Validates every file; prints problems to stderr and a summary to stdout.
+pub fn run_validate(args: ValidateArgs) -> anyhow::Result<u8> {
+    let mut stdout = std::io::stdout().lock();
+    let mut stderr = std::io::stderr().lock();
+    let mut files = Vec::new();
+    let mut unreadable = 0usize;
+    for path in &args.files {
+        match expand(path) {
+            Ok(found) => files.extend(found),
+            Err(message) => {
+                unreadable += 1;
+                writeln!(stderr, "error: {message}\n --> {}\n", path.display())?;
+            }
+        }
+    }
+    let mut valid = 0usize;
+    let mut problems = unreadable;
+    let mut printed_plans = 0usize;
+    for file in &files {
+        match scenario::load(file) {
+            Ok(loaded) => {
+                valid += 1;
+                if args.plan {
+                    if printed_plans > 0 {
+                        writeln!(stdout)?;
+                    }
+                    printed_plans += 1;
+                    writeln!(stdout, "{}", Plan::from_scenario(&loaded))?;
+                }
+            }
+            Err(diagnostics) => {
+                problems += diagnostics.len();
+                writeln!(stderr, "{diagnostics}")?;
+            }
+        }
+    }
+    let checked = files.len() + unreadable;
+    let invalid = checked - valid;
+    if invalid > 0 {
+        writeln!(
+            stderr,
+            "error: {invalid} of {checked} scenario{} invalid ({problems} problem{})",
+            plural(checked),
+            plural(problems)
+        )?;
+        return Ok(INVALID);
+    }
+    if printed_plans > 0 {
+        writeln!(stdout)?;
+    }
+    writeln!(stdout, "ok: {valid} scenario{}", plural(valid))?;
+    Ok(0)
+}
+
+/// A file as itself; a folder as its `.yaml`/`.yml` files, sorted.
+fn expand(path: &Path) -> Result<Vec<PathBuf>, String> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let entries =
+        std::fs::read_dir(path).map_err(|error| format!("cannot read the folder: {error}"))?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|file| {
+            file.is_file()
+                && file
+                    .extension()
+                    .is_some_and(|extension| extension == "yaml" || extension == "yml")
+        })
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err("the folder has no .yaml or .yml files".to_string());
+    }
+    Ok(files)
+}
+
+/// Prints the JSON Schema of scenario files.
+pub fn run_schema(_args: SchemaArgs) -> anyhow::Result<u8> {
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{}", scenario::schema())?;
+    Ok(0)
+}
+
+fn plural(count: usize) -> &'static str {
+    if count == 1 { "" } else { "s" }
+}
