@@ -24,6 +24,9 @@
 pub mod clock;
 pub mod duration;
 pub mod results;
+pub mod report;
+pub mod run;
+pub mod verdict;
 pub mod rng;
 pub mod shutdown;
 pub mod timestamp;

@@ -35,6 +35,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run game days: scenario files (or folders of them), each to a verdict and a report.
+    Run(gameday::run::cli::Args),
     /// Run a short end-to-end game day against the built-in lab and write its results.
     ///
     /// Starts real Redis and PostgreSQL processes, two LLM provider simulators
@@ -72,6 +74,7 @@ fn main() -> ExitCode {
     };
     let outcome = runtime.block_on(async {
         match cli.command {
+            Command::Run(args) => gameday::run::cli::run(args).await,
             Command::Smoke(args) => gameday::smoke::run(args).await,
             Command::Lab(args) => lab::lab_cli::run(args).await.map(|()| 0),
             Command::Validate(args) => gameday::cli_validate::run_validate(args),
@@ -92,7 +95,7 @@ fn main() -> ExitCode {
 
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("gameday=info,warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,gameday::run=info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

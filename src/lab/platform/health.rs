@@ -27,6 +27,9 @@ use super::storage::cache::RedisStore;
 use super::storage::history::PgHistory;
 use crate::clock::Clock;
 
+/// Consecutive slow checks before a component is degraded for latency.
+pub const SLOW_CHECKS_TO_DEGRADE: u32 = 2;
+
 /// How a component (or the whole platform) is doing. Ordered from best to worst.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -90,6 +93,8 @@ pub struct HealthChecker {
     settings: HealthSettings,
     clock: Arc<dyn Clock>,
     llm_probe: Mutex<Option<(Instant, ComponentHealth)>>,
+    /// Consecutive over-threshold checks of database and Redis.
+    slow_streaks: Mutex<[u32; 2]>,
     probe_in_flight: AtomicBool,
     latest: RwLock<(HealthReport, Capabilities)>,
 }
@@ -130,6 +135,7 @@ impl HealthChecker {
             settings,
             clock,
             llm_probe: Mutex::new(None),
+            slow_streaks: Mutex::new([0; 2]),
             probe_in_flight: AtomicBool::new(false),
             latest: RwLock::new((report, capabilities)),
         }
@@ -155,21 +161,20 @@ impl HealthChecker {
         let llm = self.llm_health();
         let ((db_result, db_latency), (redis_result, redis_latency), llm) =
             tokio::join!(database, redis, llm);
-        let components = vec![
-            judge(
-                "database",
-                db_result.map_err(|e| e.to_string()),
-                db_latency,
-                self.settings.database_degraded_after,
-            ),
-            judge(
-                "redis",
-                redis_result.map_err(|e| e.to_string()),
-                redis_latency,
-                self.settings.redis_degraded_after,
-            ),
-            llm,
-        ];
+        let database = judge(
+            "database",
+            db_result.map_err(|e| e.to_string()),
+            db_latency,
+            self.settings.database_degraded_after,
+        );
+        let redis = judge(
+            "redis",
+            redis_result.map_err(|e| e.to_string()),
+            redis_latency,
+            self.settings.redis_degraded_after,
+        );
+        let [database, redis] = self.with_hysteresis([database, redis]);
+        let components = vec![database, redis, llm];
         let report = HealthReport {
             status: components
                 .iter()
@@ -185,6 +190,29 @@ impl HealthChecker {
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = (report.clone(), capabilities);
         report
+    }
+
+    /// One slow answer is noise (a scheduling hiccup on a busy machine), not
+    /// a degraded dependency: a component is reported degraded for latency
+    /// only after `SLOW_CHECKS_TO_DEGRADE` consecutive slow checks. Errors
+    /// and timeouts count at once.
+    fn with_hysteresis(&self, mut components: [ComponentHealth; 2]) -> [ComponentHealth; 2] {
+        let mut streaks = self
+            .slow_streaks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for (component, streak) in components.iter_mut().zip(streaks.iter_mut()) {
+            if component.status == Status::Degraded {
+                *streak += 1;
+                if *streak < SLOW_CHECKS_TO_DEGRADE {
+                    component.status = Status::Healthy;
+                    component.message = format!("{} (once; not yet degraded)", component.message);
+                }
+            } else {
+                *streak = 0;
+            }
+        }
+        components
     }
 
     /// Refreshes the report every `interval` until the task is aborted.

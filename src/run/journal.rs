@@ -1,0 +1,105 @@
+//! The run's journal on disk, written as the run goes so a crash leaves a
+//! readable partial record:
+//!
+//! - `results.json`: the [`RunRecord`] (and, at the end, the verdict),
+//!   rewritten atomically (temporary file + rename) at every checkpoint;
+//! - `faults.jsonl`: one line per fault event, appended and flushed
+//!   *before* a fault is applied, carrying the action that reverts it —
+//!   what `gameday cleanup` needs after the runner itself was killed.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::Serialize;
+
+use crate::faults::action::RevertAction;
+use crate::results::{Results, RunRecord};
+
+/// One line of `faults.jsonl`.
+#[derive(Debug, Serialize)]
+pub struct FaultEvent<'a> {
+    /// `applying`, `applied`, `apply_failed`, `reverted`, `revert_failed`.
+    pub event: &'a str,
+    /// Timeline entry name.
+    pub fault: &'a str,
+    /// How to undo it.
+    pub revert: &'a RevertAction,
+    /// Seconds from the run start.
+    pub t: f64,
+    /// Error text, for failures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<&'a str>,
+}
+
+/// The run directory's journal files.
+#[derive(Debug)]
+pub struct Journal {
+    dir: PathBuf,
+    record: Mutex<RunRecord>,
+    faults: Mutex<std::fs::File>,
+}
+
+impl Journal {
+    /// Creates `dir` and writes the first `results.json`.
+    pub fn create(dir: &Path, record: RunRecord) -> std::io::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        let faults = std::fs::File::options()
+            .create(true)
+            .append(true)
+            .open(dir.join("faults.jsonl"))?;
+        let journal = Self {
+            dir: dir.to_owned(),
+            record: Mutex::new(record),
+            faults: Mutex::new(faults),
+        };
+        journal.checkpoint()?;
+        Ok(journal)
+    }
+
+    /// The run directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Changes the record and writes it out.
+    pub fn update(&self, change: impl FnOnce(&mut RunRecord)) -> std::io::Result<()> {
+        change(&mut self.lock());
+        self.checkpoint()
+    }
+
+    /// A copy of the record.
+    pub fn record(&self) -> RunRecord {
+        self.lock().clone()
+    }
+
+    /// Appends a fault event and flushes it to disk before returning.
+    pub fn fault_event(&self, event: &FaultEvent<'_>) -> std::io::Result<()> {
+        let mut line = serde_json::to_vec(event).map_err(std::io::Error::other)?;
+        line.push(b'\n');
+        let mut file = self.faults.lock().unwrap_or_else(|p| p.into_inner());
+        file.write_all(&line)?;
+        file.sync_data()
+    }
+
+    /// Writes `results.json` from the current record.
+    pub fn checkpoint(&self) -> std::io::Result<()> {
+        let results = Results {
+            record: self.lock().clone(),
+            verdict: None,
+        };
+        write_results(&self.dir, &results)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, RunRecord> {
+        self.record.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Writes `dir/results.json` atomically.
+pub fn write_results(dir: &Path, results: &Results) -> std::io::Result<()> {
+    let bytes = serde_json::to_vec_pretty(results).map_err(std::io::Error::other)?;
+    let temporary = dir.join(".results.json.tmp");
+    std::fs::write(&temporary, bytes)?;
+    std::fs::rename(&temporary, dir.join("results.json"))
+}

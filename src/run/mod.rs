@@ -1,0 +1,522 @@
+//! `gameday run`: one game day from a scenario file to its verdict.
+//!
+//! Order: validate → plan → bring up the lab or connect → traffic starts;
+//! preflight at the end of warm-up (the steady state must hold, else abort
+//! with the reason and inject nothing) → the fault timeline and the
+//! observer run alongside the traffic, halt conditions are watched → every
+//! fault is rolled back → recovery is observed → verdict → results.json,
+//! report.html, junit.xml.
+//!
+//! Every fault is journaled before it is applied and reverted on every exit
+//! path (see [`rollback`]); results.json is rewritten as the run goes.
+
+pub mod cli;
+pub mod effect;
+pub mod journal;
+pub mod progress;
+pub mod rollback;
+pub mod target;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::time::Instant;
+
+use self::journal::Journal;
+use self::rollback::Rollback;
+use crate::observe::Observer;
+use crate::plan::{Phase, Plan};
+use crate::results::{
+    FaultRecord, PhaseKind, PhaseWindow, PlanInfo, Preflight, ProxyPathEvidence, Results,
+    RunRecord, RunStatus, SCHEMA_VERSION, ScenarioInfo, Verdict,
+};
+use crate::scenario::model::{Scenario, Target};
+use crate::shutdown::Shutdown;
+use crate::traffic::{Arrivals, Generator, Mix, TrafficSpec};
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Where run folders go.
+    pub report_dir: PathBuf,
+    /// Overrides the scenario's seed.
+    pub seed: Option<u64>,
+    /// No progress line.
+    pub quiet: bool,
+}
+
+/// What one run produced.
+#[derive(Debug)]
+pub struct RunSummary {
+    /// The run folder.
+    pub dir: PathBuf,
+    /// The results written there.
+    pub results: Results,
+    /// The process exit code this run implies.
+    pub exit_code: u8,
+}
+
+/// Runs one scenario end to end. Errors are setup errors (exit 2); the
+/// outcome of a run that started is in the summary.
+pub async fn run_scenario(
+    scenario: Scenario,
+    options: &RunOptions,
+    signals: Shutdown,
+) -> anyhow::Result<RunSummary> {
+    let plan = Arc::new(Plan::from_scenario(&scenario));
+    let seed = options
+        .seed
+        .or(scenario.traffic.seed)
+        .unwrap_or_else(|| crate::rng::Rng::from_entropy().next_u64());
+    let run_id = format!("{}-{}", sanitize(&scenario.name), compact_timestamp());
+    let dir = options.report_dir.join(&run_id);
+    let record = initial_record(&scenario, &plan, &run_id, seed);
+    let journal = Arc::new(
+        Journal::create(&dir, record).with_context(|| format!("creating {}", dir.display()))?,
+    );
+    if !options.quiet {
+        eprintln!("gameday: {} — {}", scenario.name, dir.display());
+        eprintln!("{plan}");
+    }
+
+    let prepared = match target::prepare(&scenario, seed).await {
+        Ok(prepared) => prepared,
+        Err(error) => {
+            let message = format!("{error:#}");
+            journal.update(|r| r.status = RunStatus::Error { message: message.clone() })?;
+            return finish(&scenario, &plan, &journal, options).map(|mut summary| {
+                summary.exit_code = 2;
+                summary
+            });
+        }
+    };
+    journal.update(|r| r.target = prepared.info.clone())?;
+
+    let start = Instant::now();
+    let rollback = Arc::new(Rollback::new(
+        prepared.faults.clone(),
+        Arc::clone(&journal),
+        start,
+    ));
+    let outcome = drive(&scenario, &plan, &prepared, &journal, &rollback, start, seed, options, signals).await;
+    // Whatever happened above — including a panic in a task — nothing stays broken.
+    rollback.revert_all().await;
+    progress::clear();
+    match outcome {
+        Ok(status) => journal.update(|r| r.status = status)?,
+        Err(error) => journal.update(|r| r.status = RunStatus::Error { message: format!("{error:#}") })?,
+    }
+    if let Some(lab) = prepared.lab {
+        lab.stop().await;
+    }
+    finish(&scenario, &plan, &journal, options)
+}
+
+/// Traffic, preflight, timeline, observer and halt watch; returns the final status.
+#[allow(clippy::too_many_arguments)]
+async fn drive(
+    scenario: &Scenario,
+    plan: &Arc<Plan>,
+    prepared: &target::Prepared,
+    journal: &Arc<Journal>,
+    rollback: &Arc<Rollback>,
+    start: Instant,
+    seed: u64,
+    options: &RunOptions,
+    signals: Shutdown,
+) -> anyhow::Result<RunStatus> {
+    let (stop_trigger, stop) = crate::shutdown::channel();
+    let spec = traffic_spec(scenario, plan, seed);
+    if let Some(warning) = crate::traffic::pool_warning(&spec, Duration::from_millis(200)) {
+        eprintln!("warning: {warning}");
+    }
+    let generator = Generator::new(spec, prepared.endpoints.clone(), journal.record().plan.phases)
+        .context("setting up traffic")?;
+    let live = generator.live();
+    let traffic = tokio::spawn(generator.run(start, stop.clone().wait()));
+    let (observer, observer_task) =
+        Observer::spawn(prepared.observer.clone(), start, stop.clone().wait())
+            .context("starting the observer")?;
+    let progress = (!options.quiet).then(|| {
+        tokio::spawn(progress::report(
+            live.clone(),
+            Arc::clone(plan),
+            Arc::clone(rollback),
+            start,
+        ))
+    });
+
+    // Warm-up, then preflight: nothing is injected unless the steady state holds.
+    let mut status = RunStatus::Completed;
+    let warmed = tokio::select! {
+        _ = tokio::time::sleep_until(start + plan.warmup.end) => true,
+        _ = signals.clone().wait() => false,
+    };
+    if !warmed {
+        status = RunStatus::Aborted {
+            reason: "interrupted (SIGINT/SIGTERM) during warm-up".to_owned(),
+        };
+    } else {
+        let preflight = preflight(scenario, &observer, &live, prepared);
+        let steady = preflight.steady_state;
+        let reasons = preflight.messages.join("; ");
+        journal.update(|r| r.preflight = preflight)?;
+        if !steady {
+            status = RunStatus::Error {
+                message: format!("preflight: the steady state does not hold ({reasons}); no fault was injected"),
+            };
+        }
+    }
+
+    if matches!(status, RunStatus::Completed) {
+        // The timeline: one task per fault, overlapping freely.
+        let mut faults = tokio::task::JoinSet::new();
+        for (index, window) in plan.faults.iter().enumerate() {
+            let (rollback, window, abort) = (Arc::clone(rollback), window.clone(), stop.clone());
+            faults.spawn(async move {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(start + window.window.start) => {}
+                    _ = abort.clone().wait() => return,
+                }
+                rollback.apply(index, &window).await;
+                tokio::select! {
+                    _ = tokio::time::sleep_until(start + window.window.end) => {}
+                    _ = abort.wait() => return,
+                }
+                rollback.revert(index).await;
+            });
+        }
+        // Halt conditions, checked every second.
+        let halt_rules = scenario.halt.clone();
+        let halt_live = live.clone();
+        let halted = async move {
+            let mut ticker = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                ticker.tick().await;
+                let seconds = halt_live.seconds();
+                for rule in &halt_rules {
+                    if let Some(at) = crate::verdict::first_violation(rule, &seconds) {
+                        return format!("halt condition `{rule}` held at {at:.0} s");
+                    }
+                }
+            }
+        };
+        let end = start + plan.total;
+        tokio::select! {
+            _ = tokio::time::sleep_until(end) => {}
+            reason = halted => {
+                eprintln!("\ngameday: {reason}; rolling back");
+                status = RunStatus::Aborted { reason };
+            }
+            _ = signals.clone().wait() => {
+                eprintln!("\ngameday: interrupted; rolling back");
+                status = RunStatus::Aborted { reason: "interrupted (SIGINT/SIGTERM)".to_owned() };
+            }
+        }
+        stop_trigger.trigger();
+        while let Some(result) = faults.join_next().await {
+            if let Err(error) = result {
+                tracing::error!(%error, "a fault task failed");
+            }
+        }
+    }
+    stop_trigger.trigger();
+    rollback.revert_all().await;
+    if let Some(progress) = progress {
+        progress.abort();
+    }
+    let traffic = traffic.await.context("the traffic generator task failed")?;
+    let _ = observer_task.await;
+    let observations = observer.observations();
+    journal.update(|record| {
+        record.traffic = traffic;
+        record.observations = observations;
+        effect::assess(record);
+    })?;
+    Ok(status)
+}
+
+/// The steady state at the end of warm-up: every capability on, health not
+/// unhealthy, requests answered with at most 1% errors; plus the proxy path of
+/// each proxied dependency.
+fn preflight(
+    scenario: &Scenario,
+    observer: &Observer,
+    live: &crate::traffic::LiveHandle,
+    prepared: &target::Prepared,
+) -> Preflight {
+    let latest = observer.latest();
+    let mut problems = Vec::new();
+    let mut messages = Vec::new();
+    match &latest.capabilities {
+        Some(caps) => {
+            let off: Vec<&str> = caps.iter().filter(|(_, on)| !**on).map(|(n, _)| n.as_str()).collect();
+            if off.is_empty() {
+                messages.push("every capability on".to_owned());
+            } else {
+                problems.push(format!("capabilities off: {}", off.join(", ")));
+            }
+        }
+        None => problems.push("the capabilities route did not answer".to_owned()),
+    }
+    match &latest.health {
+        Some((status, _)) if status == "unhealthy" => problems.push("health is unhealthy".to_owned()),
+        Some((status, _)) => messages.push(format!("health {status}")),
+        None => problems.push("the health route did not answer".to_owned()),
+    }
+    let snapshot = live.snapshot();
+    if snapshot.completed == 0 {
+        problems.push("no request completed during warm-up".to_owned());
+    } else {
+        let rate = snapshot.errors as f64 / snapshot.completed as f64;
+        messages.push(format!(
+            "warm-up: {} requests, {} errors",
+            snapshot.completed, snapshot.errors
+        ));
+        if rate > 0.01 {
+            problems.push(format!("{:.1}% of warm-up requests failed", rate * 100.0));
+        }
+    }
+    let proxy_paths = match &scenario.target {
+        Target::Lab => ["redis", "postgres", "primary", "fallback"]
+            .iter()
+            .map(|name| ProxyPathEvidence {
+                proxy: (*name).to_owned(),
+                passes_through: true,
+                detail: "the lab wires the platform to this proxy's listen address".to_owned(),
+            })
+            .collect(),
+        Target::External(_) => scenario
+            .timeline
+            .iter()
+            .filter_map(|entry| match &entry.fault {
+                crate::scenario::model::Fault::Toxic { proxy, .. }
+                | crate::scenario::model::Fault::ProxyDown { proxy } => Some(proxy.clone()),
+                _ => None,
+            })
+            .map(|proxy| ProxyPathEvidence {
+                proxy,
+                passes_through: false,
+                detail: format!(
+                    "not verifiable before the run with {}: Toxiproxy exposes no traffic counters; \
+                     see each fault's effect evidence",
+                    prepared.info.toxiproxy.as_deref().unwrap_or("no Toxiproxy")
+                ),
+            })
+            .collect(),
+    };
+    let steady = problems.is_empty();
+    messages.extend(problems);
+    Preflight {
+        steady_state: steady,
+        messages,
+        proxy_paths,
+    }
+}
+
+/// Verdict, results.json, report.html, junit.xml, index; the summary.
+fn finish(
+    scenario: &Scenario,
+    plan: &Plan,
+    journal: &Journal,
+    options: &RunOptions,
+) -> anyhow::Result<RunSummary> {
+    let mut record = journal.record();
+    record.ended_at = Some(crate::timestamp::now_rfc3339());
+    let verdict: Verdict = crate::verdict::judge(scenario, plan, &record);
+    let exit_code = crate::verdict::exit_code(&verdict);
+    let results = Results {
+        record,
+        verdict: Some(verdict),
+    };
+    let dir = journal.dir().to_owned();
+    journal::write_results(&dir, &results).context("writing results.json")?;
+    crate::report::write_run_reports(&results, &dir).context("writing the report")?;
+    if let Err(error) = crate::report::write_index(&options.report_dir) {
+        tracing::warn!(%error, "could not update the reports index");
+    }
+    Ok(RunSummary {
+        dir,
+        results,
+        exit_code,
+    })
+}
+
+fn traffic_spec(scenario: &Scenario, plan: &Plan, seed: u64) -> TrafficSpec {
+    let traffic = &scenario.traffic;
+    let weight = |w: f64| (w.max(0.0) * 1000.0).round() as u32;
+    TrafficSpec {
+        rate: traffic.rate,
+        arrivals: match traffic.arrivals {
+            crate::scenario::model::Arrivals::Constant => Arrivals::Constant,
+            crate::scenario::model::Arrivals::Poisson => Arrivals::Poisson,
+        },
+        warmup: plan.warmup.end,
+        duration: plan.measured.length(),
+        recovery: plan.total.saturating_sub(plan.measured.end),
+        mix: Mix {
+            chat: weight(traffic.mix.chat),
+            chat_stream: weight(traffic.mix.chat_stream),
+            history: weight(traffic.mix.history),
+        },
+        conversations: traffic.conversations,
+        turns_per_conversation: traffic.turns_per_conversation,
+        timeout: traffic.timeout,
+        max_in_flight: traffic.max_in_flight as usize,
+        seed,
+    }
+}
+
+fn initial_record(scenario: &Scenario, plan: &Plan, run_id: &str, seed: u64) -> RunRecord {
+    let mut phases = vec![PhaseWindow {
+        name: "warmup".to_owned(),
+        kind: PhaseKind::Warmup,
+        start_s: plan.warmup.start.as_secs_f64(),
+        end_s: plan.warmup.end.as_secs_f64(),
+        maintenance: false,
+    }];
+    for phase in &plan.phases {
+        phases.extend(phase_windows(phase));
+    }
+    let faults = plan
+        .faults
+        .iter()
+        .map(|window| FaultRecord {
+            name: window.name.clone(),
+            kind: window.fault.kind().to_owned(),
+            target: window.fault.target(),
+            description: window.fault.to_string(),
+            planned_at_s: window.window.start.as_secs_f64(),
+            planned_end_s: window.window.end.as_secs_f64(),
+            maintenance: window.maintenance,
+            applied_at_s: None,
+            apply_error: None,
+            reverted_at_s: None,
+            revert_error: None,
+            effect: None,
+        })
+        .collect();
+    let mut environment = std::collections::BTreeMap::new();
+    environment.insert("os".to_owned(), std::env::consts::OS.to_owned());
+    environment.insert("arch".to_owned(), std::env::consts::ARCH.to_owned());
+    if let Ok(cores) = std::thread::available_parallelism() {
+        environment.insert("cores".to_owned(), cores.to_string());
+    }
+    if let Ok(host) = std::fs::read_to_string("/etc/hostname") {
+        environment.insert("host".to_owned(), host.trim().to_owned());
+    }
+    RunRecord {
+        schema_version: SCHEMA_VERSION,
+        run_id: run_id.to_owned(),
+        gameday_version: env!("CARGO_PKG_VERSION").to_owned(),
+        scenario: ScenarioInfo {
+            name: scenario.name.clone(),
+            description: scenario.description.clone().unwrap_or_default(),
+            file: Some(scenario.source.path.clone()),
+            source: scenario.source.text.clone(),
+            availability: scenario.availability,
+        },
+        target: crate::results::TargetInfo {
+            kind: match scenario.target {
+                Target::Lab => "lab".to_owned(),
+                Target::External(_) => "external".to_owned(),
+            },
+            url: match &scenario.target {
+                Target::Lab => String::new(),
+                Target::External(external) => external.url.clone(),
+            },
+            toxiproxy: None,
+        },
+        started_at: crate::timestamp::now_rfc3339(),
+        ended_at: None,
+        seed,
+        status: RunStatus::Running {
+            phase: "setup".to_owned(),
+        },
+        plan: PlanInfo {
+            warmup_s: plan.warmup.length().as_secs_f64(),
+            duration_s: plan.measured.length().as_secs_f64(),
+            recovery_s: plan.recovery.as_secs_f64(),
+            phases,
+        },
+        preflight: Preflight::default(),
+        faults,
+        traffic: Default::default(),
+        observations: Default::default(),
+        environment,
+    }
+}
+
+fn phase_windows(phase: &Phase) -> Vec<PhaseWindow> {
+    let kind = match phase.kind {
+        crate::plan::PhaseKind::Baseline => PhaseKind::Baseline,
+        crate::plan::PhaseKind::Fault => PhaseKind::Fault,
+        crate::plan::PhaseKind::Between => PhaseKind::Between,
+        crate::plan::PhaseKind::Recovery => PhaseKind::Recovery,
+        crate::plan::PhaseKind::Run => PhaseKind::Run,
+    };
+    phase
+        .windows
+        .iter()
+        .map(|window| PhaseWindow {
+            name: phase.name.clone(),
+            kind,
+            start_s: window.start.as_secs_f64(),
+            end_s: window.end.as_secs_f64(),
+            maintenance: phase.maintenance,
+        })
+        .collect()
+}
+
+/// Scenario names become folder names: keep them to safe characters.
+fn sanitize(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+        .take(64)
+        .collect();
+    if cleaned.is_empty() {
+        "scenario".to_owned()
+    } else {
+        cleaned
+    }
+}
+
+/// `20261129T051726Z`.
+fn compact_timestamp() -> String {
+    let text = crate::timestamp::now_rfc3339();
+    let digits: String = text[..19].chars().filter(|c| *c != '-' && *c != ':').collect();
+    format!("{digits}Z")
+}
+
+/// Scenario files named by the arguments: files as given, folders expanded to
+/// their `*.yaml` / `*.yml` files in name order.
+pub fn expand_paths(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+                .with_context(|| format!("reading {}", path.display()))?
+                .filter_map(Result::ok)
+                .map(|entry| entry.path())
+                .filter(|p| is_scenario_file(p))
+                .collect();
+            found.sort();
+            anyhow::ensure!(!found.is_empty(), "{} holds no .yaml scenario", path.display());
+            files.extend(found);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    Ok(files)
+}
+
+fn is_scenario_file(path: &Path) -> bool {
+    path.is_file()
+        && matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml")
+        )
+}

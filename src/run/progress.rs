@@ -1,0 +1,75 @@
+//! The live progress line on stderr: phase, elapsed/total, achieved rate,
+//! error rate, p99, in-flight and dropped requests, active faults. Redrawn in
+//! place on a terminal, printed every 10 s otherwise (CI logs).
+
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::rollback::Rollback;
+use crate::plan::Plan;
+use crate::traffic::LiveHandle;
+
+/// Prints progress until the task is aborted.
+pub async fn report(live: LiveHandle, plan: Arc<Plan>, rollback: Arc<Rollback>, start: Instant) {
+    let terminal = std::io::stderr().is_terminal();
+    let every = if terminal {
+        Duration::from_secs(1)
+    } else {
+        Duration::from_secs(10)
+    };
+    let mut ticker = tokio::time::interval(every);
+    ticker.tick().await;
+    loop {
+        ticker.tick().await;
+        let snapshot = live.snapshot();
+        let elapsed = start.elapsed();
+        let phases = plan.phases_at(elapsed);
+        let phase = if elapsed < plan.warmup.end {
+            "warmup".to_owned()
+        } else {
+            phases
+                .iter()
+                .find(|p| **p != "run")
+                .map(|p| (*p).to_owned())
+                .unwrap_or_else(|| "recovery".to_owned())
+        };
+        let active = rollback.active();
+        let line = format!(
+            "[{phase}] {}/{}  rate {:.1}/s  err {:.2}%  p99 {:.0} ms  in-flight {}  dropped {}  faults: {}",
+            clock(elapsed),
+            clock(plan.total),
+            snapshot.achieved_rate,
+            snapshot.error_rate * 100.0,
+            snapshot.p99_ms,
+            snapshot.in_flight,
+            snapshot.dropped,
+            if active.is_empty() {
+                "none".to_owned()
+            } else {
+                active.join(", ")
+            },
+        );
+        let mut stderr = std::io::stderr().lock();
+        if terminal {
+            let _ = write!(stderr, "\r\x1b[2K{line}");
+        } else {
+            let _ = writeln!(stderr, "{line}");
+        }
+        let _ = stderr.flush();
+    }
+}
+
+/// Clears the progress line (on a terminal).
+pub fn clear() {
+    if std::io::stderr().is_terminal() {
+        let _ = write!(std::io::stderr(), "\r\x1b[2K");
+    }
+}
+
+fn clock(duration: Duration) -> String {
+    let seconds = duration.as_secs();
+    format!("{:02}:{:02}", seconds / 60, seconds % 60)
+}

@@ -1,0 +1,197 @@
+//! Bringing up the target of a scenario: the built-in lab (managed Redis and
+//! PostgreSQL, two LLM simulators, the reference platform, and the embedded
+//! proxy in front of every dependency), or a connection to an external
+//! platform and its Toxiproxy. Either way the runner then talks to the
+//! platform over HTTP only.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::sync::Mutex;
+
+use crate::faults::action::{FaultContext, Services};
+use crate::faults::toxiproxy::Client;
+use crate::lab::llm_sim::RunningSim;
+use crate::lab::platform::server::RunningPlatform;
+use crate::lab::proxy::RunningProxy;
+use crate::lab::services::{Binaries, ManagedService};
+use crate::lab::stack::{Lab, LabOptions};
+use crate::observe::ObserverConfig;
+use crate::results::TargetInfo;
+use crate::scenario::model::{Paths, Scenario, Target, Toxiproxy};
+use crate::traffic::Endpoints;
+
+/// Timeout of every control call (Toxiproxy API, simulator admin API).
+pub const CONTROL_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A target ready for a game day.
+pub struct Prepared {
+    /// Where traffic goes.
+    pub endpoints: Endpoints,
+    /// What the observer polls.
+    pub observer: ObserverConfig,
+    /// How faults are applied and reverted.
+    pub faults: FaultContext,
+    /// For the record.
+    pub info: TargetInfo,
+    /// The lab's parts, when the target is the built-in lab.
+    pub lab: Option<LabParts>,
+}
+
+/// The running built-in lab, split so faults can act on each part.
+pub struct LabParts {
+    redis: Arc<Mutex<ManagedService>>,
+    postgres: Arc<Mutex<ManagedService>>,
+    primary: RunningSim,
+    fallback: RunningSim,
+    platform: RunningPlatform,
+    proxy: Option<RunningProxy>,
+}
+
+impl LabParts {
+    /// Stops everything (services are also killed if their handles are dropped).
+    pub async fn stop(self) {
+        self.platform.stop().await;
+        self.primary.stop().await;
+        self.fallback.stop().await;
+        if let Some(proxy) = self.proxy {
+            let _ = proxy.stop().await;
+        }
+        let _ = self.redis.lock().await.stop().await;
+        let _ = self.postgres.lock().await.stop().await;
+    }
+}
+
+/// Brings up or connects to the scenario's target.
+pub async fn prepare(scenario: &Scenario, seed: u64) -> anyhow::Result<Prepared> {
+    let http = reqwest::Client::builder()
+        .timeout(CONTROL_TIMEOUT)
+        .build()
+        .context("building the control HTTP client")?;
+    match &scenario.target {
+        Target::Lab => {
+            let binaries = Binaries::locate_or_install()?;
+            let options = LabOptions {
+                seed,
+                proxied: true,
+                ..LabOptions::default()
+            };
+            let lab = Lab::start(&binaries, &options, crate::clock::system())
+                .await
+                .context("starting the built-in lab")?;
+            let Lab {
+                redis,
+                postgres,
+                primary,
+                fallback,
+                platform,
+                proxy,
+            } = lab;
+            let toxiproxy_url = proxy.as_ref().map(RunningProxy::api_url);
+            let toxiproxy = match &toxiproxy_url {
+                Some(url) => Some(Client::new(url)?.with_timeout(CONTROL_TIMEOUT)),
+                None => None,
+            };
+            let base_url = platform.url();
+            let paths = Paths::default();
+            let parts = LabParts {
+                redis: Arc::new(Mutex::new(redis)),
+                postgres: Arc::new(Mutex::new(postgres)),
+                primary,
+                fallback,
+                platform,
+                proxy,
+            };
+            let simulators = BTreeMap::from([
+                ("primary".to_owned(), parts.primary.url()),
+                ("fallback".to_owned(), parts.fallback.url()),
+            ]);
+            Ok(Prepared {
+                endpoints: endpoints(&base_url, &paths, Vec::new()),
+                observer: observer(&base_url, &paths, Vec::new()),
+                faults: FaultContext {
+                    toxiproxy,
+                    toxiproxy_url: toxiproxy_url.clone(),
+                    services: Some(Services {
+                        redis: Arc::clone(&parts.redis),
+                        postgres: Arc::clone(&parts.postgres),
+                    }),
+                    simulators,
+                    http,
+                },
+                info: TargetInfo {
+                    kind: "lab".to_owned(),
+                    url: base_url,
+                    toxiproxy: toxiproxy_url,
+                },
+                lab: Some(parts),
+            })
+        }
+        Target::External(external) => {
+            let headers: Vec<(String, String)> = external
+                .resolve_headers()
+                .context("resolving the target's headers")?
+                .into_iter()
+                .map(|(name, secret)| (name, secret.expose().to_owned()))
+                .collect();
+            let toxiproxy_url = match &scenario.toxiproxy {
+                Some(Toxiproxy::Url(url)) => Some(url.trim_end_matches('/').to_owned()),
+                _ => None,
+            };
+            let toxiproxy = match &toxiproxy_url {
+                Some(url) => Some(
+                    Client::new(url)
+                        .with_context(|| format!("Toxiproxy URL {url}"))?
+                        .with_timeout(CONTROL_TIMEOUT),
+                ),
+                None => None,
+            };
+            if let Some(client) = &toxiproxy {
+                client
+                    .version()
+                    .await
+                    .with_context(|| format!("Toxiproxy at {} does not answer", toxiproxy_url.as_deref().unwrap_or("")))?;
+            }
+            Ok(Prepared {
+                endpoints: endpoints(&external.url, &external.paths, headers.clone()),
+                observer: observer(&external.url, &external.paths, headers),
+                faults: FaultContext {
+                    toxiproxy,
+                    toxiproxy_url: toxiproxy_url.clone(),
+                    services: None,
+                    simulators: BTreeMap::new(),
+                    http,
+                },
+                info: TargetInfo {
+                    kind: "external".to_owned(),
+                    url: external.url.clone(),
+                    toxiproxy: toxiproxy_url,
+                },
+                lab: None,
+            })
+        }
+    }
+}
+
+fn endpoints(base_url: &str, paths: &Paths, headers: Vec<(String, String)>) -> Endpoints {
+    Endpoints {
+        base_url: base_url.trim_end_matches('/').to_owned(),
+        chat_path: paths.chat.clone(),
+        conversations_path: paths.conversations.clone(),
+        headers,
+    }
+}
+
+fn observer(base_url: &str, paths: &Paths, headers: Vec<(String, String)>) -> ObserverConfig {
+    ObserverConfig {
+        base_url: base_url.trim_end_matches('/').to_owned(),
+        health_path: paths.health.clone(),
+        capabilities_path: paths.capabilities.clone(),
+        breakers_path: (!paths.breakers.is_empty()).then(|| paths.breakers.clone()),
+        headers,
+        interval: Duration::from_millis(250),
+        timeout: Duration::from_secs(2),
+    }
+}
