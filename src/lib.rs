@@ -23,13 +23,13 @@
 
 pub mod clock;
 pub mod duration;
-pub mod results;
 pub mod report;
-pub mod run;
-pub mod verdict;
+pub mod results;
 pub mod rng;
+pub mod run;
 pub mod shutdown;
 pub mod timestamp;
+pub mod verdict;
 
 // The pipeline, in order.
 pub mod scenario;

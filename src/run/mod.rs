@@ -85,7 +85,11 @@ pub async fn run_scenario(
         Ok(prepared) => prepared,
         Err(error) => {
             let message = format!("{error:#}");
-            journal.update(|r| r.status = RunStatus::Error { message: message.clone() })?;
+            journal.update(|r| {
+                r.status = RunStatus::Error {
+                    message: message.clone(),
+                }
+            })?;
             return finish(&scenario, &plan, &journal, options).map(|mut summary| {
                 summary.exit_code = 2;
                 summary
@@ -100,13 +104,20 @@ pub async fn run_scenario(
         Arc::clone(&journal),
         start,
     ));
-    let outcome = drive(&scenario, &plan, &prepared, &journal, &rollback, start, seed, options, signals).await;
+    let outcome = drive(
+        &scenario, &plan, &prepared, &journal, &rollback, start, seed, options, signals,
+    )
+    .await;
     // Whatever happened above — including a panic in a task — nothing stays broken.
     rollback.revert_all().await;
     progress::clear();
     match outcome {
         Ok(status) => journal.update(|r| r.status = status)?,
-        Err(error) => journal.update(|r| r.status = RunStatus::Error { message: format!("{error:#}") })?,
+        Err(error) => journal.update(|r| {
+            r.status = RunStatus::Error {
+                message: format!("{error:#}"),
+            }
+        })?,
     }
     if let Some(lab) = prepared.lab {
         lab.stop().await;
@@ -132,8 +143,12 @@ async fn drive(
     if let Some(warning) = crate::traffic::pool_warning(&spec, Duration::from_millis(200)) {
         eprintln!("warning: {warning}");
     }
-    let generator = Generator::new(spec, prepared.endpoints.clone(), journal.record().plan.phases)
-        .context("setting up traffic")?;
+    let generator = Generator::new(
+        spec,
+        prepared.endpoints.clone(),
+        journal.record().plan.phases,
+    )
+    .context("setting up traffic")?;
     let live = generator.live();
     let traffic = tokio::spawn(generator.run(start, stop.clone().wait()));
     let (observer, observer_task) =
@@ -165,7 +180,9 @@ async fn drive(
         journal.update(|r| r.preflight = preflight)?;
         if !steady {
             status = RunStatus::Error {
-                message: format!("preflight: the steady state does not hold ({reasons}); no fault was injected"),
+                message: format!(
+                    "preflight: the steady state does not hold ({reasons}); no fault was injected"
+                ),
             };
         }
     }
@@ -252,7 +269,11 @@ fn preflight(
     let mut messages = Vec::new();
     match &latest.capabilities {
         Some(caps) => {
-            let off: Vec<&str> = caps.iter().filter(|(_, on)| !**on).map(|(n, _)| n.as_str()).collect();
+            let off: Vec<&str> = caps
+                .iter()
+                .filter(|(_, on)| !**on)
+                .map(|(n, _)| n.as_str())
+                .collect();
             if off.is_empty() {
                 messages.push("every capability on".to_owned());
             } else {
@@ -262,7 +283,9 @@ fn preflight(
         None => problems.push("the capabilities route did not answer".to_owned()),
     }
     match &latest.health {
-        Some((status, _)) if status == "unhealthy" => problems.push("health is unhealthy".to_owned()),
+        Some((status, _)) if status == "unhealthy" => {
+            problems.push("health is unhealthy".to_owned())
+        }
         Some((status, _)) => messages.push(format!("health {status}")),
         None => problems.push("the health route did not answer".to_owned()),
     }
@@ -474,7 +497,13 @@ fn phase_windows(phase: &Phase) -> Vec<PhaseWindow> {
 fn sanitize(name: &str) -> String {
     let cleaned: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
         .take(64)
         .collect();
     if cleaned.is_empty() {
@@ -487,7 +516,10 @@ fn sanitize(name: &str) -> String {
 /// `20261129T051726Z`.
 fn compact_timestamp() -> String {
     let text = crate::timestamp::now_rfc3339();
-    let digits: String = text[..19].chars().filter(|c| *c != '-' && *c != ':').collect();
+    let digits: String = text[..19]
+        .chars()
+        .filter(|c| *c != '-' && *c != ':')
+        .collect();
     format!("{digits}Z")
 }
 
@@ -504,7 +536,11 @@ pub fn expand_paths(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
                 .filter(|p| is_scenario_file(p))
                 .collect();
             found.sort();
-            anyhow::ensure!(!found.is_empty(), "{} holds no .yaml scenario", path.display());
+            anyhow::ensure!(
+                !found.is_empty(),
+                "{} holds no .yaml scenario",
+                path.display()
+            );
             files.extend(found);
         } else {
             files.push(path.clone());

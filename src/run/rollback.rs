@@ -50,12 +50,15 @@ impl Rollback {
         let revert = match self.context.revert_for(&action).await {
             Ok(revert) => revert,
             Err(error) => {
-                self.record(index, |r| r.apply_error = Some(format!("preparing the revert: {error}")));
+                self.record(index, |r| {
+                    r.apply_error = Some(format!("preparing the revert: {error}"))
+                });
                 return;
             }
         };
         self.event("applying", &fault.name, &revert, None);
-        self.lock().insert(index, (fault.name.clone(), revert.clone()));
+        self.lock()
+            .insert(index, (fault.name.clone(), revert.clone()));
         match self.context.apply(&action).await {
             Ok(()) => {
                 let t = self.now();
@@ -154,8 +157,12 @@ pub fn to_action(name: &str, fault: &Fault) -> Result<FaultAction, String> {
                         .ok_or_else(|| format!("toxic attribute {key} is not an integer"))
                 })
                 .collect::<Result<_, _>>()?;
-            let kind = ToxicKind::from_parts(toxic.kind.name(), &attributes)
-                .ok_or_else(|| format!("toxic {} with attributes {attributes:?} is not valid", toxic.kind))?;
+            let kind = ToxicKind::from_parts(toxic.kind.name(), &attributes).ok_or_else(|| {
+                format!(
+                    "toxic {} with attributes {attributes:?} is not valid",
+                    toxic.kind
+                )
+            })?;
             let stream = match toxic.stream {
                 model::Stream::Upstream => Stream::Upstream,
                 model::Stream::Downstream => Stream::Downstream,

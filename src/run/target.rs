@@ -149,10 +149,12 @@ pub async fn prepare(scenario: &Scenario, seed: u64) -> anyhow::Result<Prepared>
                 None => None,
             };
             if let Some(client) = &toxiproxy {
-                client
-                    .version()
-                    .await
-                    .with_context(|| format!("Toxiproxy at {} does not answer", toxiproxy_url.as_deref().unwrap_or("")))?;
+                client.version().await.with_context(|| {
+                    format!(
+                        "Toxiproxy at {} does not answer",
+                        toxiproxy_url.as_deref().unwrap_or("")
+                    )
+                })?;
             }
             Ok(Prepared {
                 endpoints: endpoints(&external.url, &external.paths, headers.clone()),
