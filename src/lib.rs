@@ -23,6 +23,9 @@ pub mod rng;
 pub mod shutdown;
 pub mod timestamp;
 
+pub mod plan;
+pub mod scenario;
+
 pub mod faults;
 
 pub mod lab;

@@ -1,0 +1,109 @@
+//! The scenario stage: a YAML game-day file becomes a validated [`Scenario`],
+//! or every problem in it, each with file, line, column and a source excerpt.
+//!
+//! The stage reads text and nothing else: it never touches the system under
+//! test, the network or the environment (header secrets are resolved only
+//! when a run starts, see [`ExternalTarget::resolve_headers`]).
+//!
+//! Pipeline inside the stage:
+//!
+//! ```text
+//! text -> tree (YAML with positions) -> decode (types, units, unknown keys)
+//!      -> validate (rules across sections) -> Scenario
+//! ```
+//!
+//! - [`model`]: the typed scenario the rest of the pipeline consumes.
+//! - [`diagnostic`]: located problems, rustc-style rendering, did-you-mean.
+//! - [`tree`]: the YAML tree with line/column per node (serde-saphyr).
+//! - `values`: durations, percentages, rates, comparisons and rules as text.
+//! - `decode`: tree to model, collecting every structural problem.
+//! - [`validate`]: semantic rules on the model, located by path.
+//! - [`secret`]: header templates and the secrets they resolve to.
+//! - [`spec`]: the file format as types, for the JSON Schema.
+
+pub mod diagnostic;
+pub mod model;
+pub mod secret;
+pub mod spec;
+pub mod tree;
+pub mod validate;
+
+mod decode;
+mod values;
+
+use std::path::Path;
+
+pub use diagnostic::{Diagnostic, Diagnostics, Position};
+pub use model::*;
+pub use secret::{ResolveError, Secret};
+pub use spec::schema;
+pub use values::MAX_DURATION;
+
+/// The largest scenario file gameday reads; real ones are a few KB.
+pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+
+/// Reads, parses and validates a scenario file.
+pub fn load(path: impl AsRef<Path>) -> Result<Scenario, Diagnostics> {
+    let path = path.as_ref();
+    let name = path.display().to_string();
+    let whole_file = |message: String| {
+        Diagnostics(vec![Diagnostic::new(
+            &name,
+            "",
+            Position::UNKNOWN,
+            message,
+            None,
+        )])
+    };
+    let size = std::fs::metadata(path)
+        .map_err(|error| whole_file(format!("cannot read the file: {error}")))?
+        .len();
+    if size > MAX_FILE_BYTES {
+        return Err(whole_file(format!(
+            "the file is {size} bytes; scenarios are limited to {MAX_FILE_BYTES}"
+        )));
+    }
+    let bytes = std::fs::read(path)
+        .map_err(|error| whole_file(format!("cannot read the file: {error}")))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|error| whole_file(format!("the file is not UTF-8: {error}")))?;
+    parse_str(&name, &text)
+}
+
+/// Parses and validates scenario text; `name` is the file name shown in
+/// diagnostics.
+pub fn parse_str(name: &str, text: &str) -> Result<Scenario, Diagnostics> {
+    let root = tree::parse(text).map_err(|error| {
+        Diagnostics(vec![Diagnostic::new(
+            name,
+            text,
+            error.position,
+            format!("invalid YAML: {}", error.message),
+            None,
+        )])
+    })?;
+    let scenario = decode::decode(&root, name, text).map_err(|diagnostics| {
+        let mut diagnostics = Diagnostics(diagnostics);
+        diagnostics.sort();
+        diagnostics
+    })?;
+    let map = tree::SourceMap::of(&root);
+    let mut diagnostics = Diagnostics(
+        validate::check(&scenario)
+            .into_iter()
+            .map(|problem| {
+                let position = match problem.site {
+                    validate::Site::Key => map.key(&problem.path),
+                    validate::Site::Value => map.value(&problem.path),
+                };
+                Diagnostic::new(name, text, position, problem.message, problem.help)
+            })
+            .collect(),
+    );
+    if diagnostics.is_empty() {
+        Ok(scenario)
+    } else {
+        diagnostics.sort();
+        Err(diagnostics)
+    }
+}

@@ -1,0 +1,486 @@
+//! Semantic checks: the rules that a well-typed scenario can still break,
+//! mostly because they relate one section to another (a fault that ends
+//! after the run, an expectation for a phase that does not exist, a proxy
+//! the target does not have).
+//!
+//! [`check`] works on the typed [`Scenario`] alone and returns every
+//! [`Problem`] it finds, each with the path of the offending node
+//! (`timeline[1].for`); the caller turns paths into lines and columns with
+//! the file's `SourceMap`. No I/O happens here.
+
+use std::collections::{BTreeSet, HashSet};
+use std::time::Duration;
+
+use super::diagnostic::{closest, list, suggest};
+use super::model::{
+    Capability, CapabilityExpectation, Fault, PhaseExpectations, Scenario, Target, Toxiproxy,
+    format_duration,
+};
+use super::values::MAX_DURATION;
+
+/// The fastest arrival rate a scenario may ask for (per second).
+pub const MAX_RATE: f64 = 1_000_000.0;
+
+/// The proxies of the built-in lab, one in front of each dependency.
+pub const LAB_PROXIES: [&str; 4] = ["redis", "postgres", "primary", "fallback"];
+
+/// The LLM providers of the built-in lab.
+pub const LAB_PROVIDERS: [&str; 2] = ["primary", "fallback"];
+
+/// Phase names the plan always defines (`between` only when faults leave gaps).
+pub const FIXED_PHASES: [&str; 4] = ["baseline", "between", "recovery", "run"];
+
+/// Which part of a node a problem points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Site {
+    /// The key (e.g. an unknown phase name).
+    Key,
+    /// The value.
+    Value,
+}
+
+/// One semantic problem, located by path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// Path of the node, e.g. `timeline[1].for` or `expect.redis-down`.
+    pub path: String,
+    /// Key or value of that node.
+    pub site: Site,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub help: Option<String>,
+}
+
+/// Collects problems.
+#[derive(Default)]
+struct Problems(Vec<Problem>);
+
+impl Problems {
+    fn value(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.push(path.into(), Site::Value, message.into(), None);
+    }
+
+    fn key(&mut self, path: impl Into<String>, message: impl Into<String>, help: Option<String>) {
+        self.push(path.into(), Site::Key, message.into(), help);
+    }
+
+    fn value_with_help(
+        &mut self,
+        path: impl Into<String>,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) {
+        self.push(path.into(), Site::Value, message.into(), Some(help.into()));
+    }
+
+    fn push(&mut self, path: String, site: Site, message: String, help: Option<String>) {
+        self.0.push(Problem {
+            path,
+            site,
+            message,
+            help,
+        });
+    }
+
+    /// A duration that must be > 0.
+    fn positive(&mut self, path: &str, duration: Duration) {
+        if duration.is_zero() {
+            self.value(path, format!("`{path}` must be longer than 0s"));
+        }
+    }
+}
+
+/// Every semantic problem of a scenario.
+pub fn check(scenario: &Scenario) -> Vec<Problem> {
+    let mut problems = Problems::default();
+    check_top_level(scenario, &mut problems);
+    check_traffic(scenario, &mut problems);
+    check_timeline(scenario, &mut problems);
+    check_faults(scenario, &mut problems);
+    check_rules(scenario, &mut problems);
+    check_expectations(scenario, &mut problems);
+    problems.0
+}
+
+fn check_top_level(scenario: &Scenario, problems: &mut Problems) {
+    if scenario.name.trim().is_empty() {
+        problems.value("name", "`name` must not be empty");
+    }
+    if !(scenario.availability > 0.0 && scenario.availability < 1.0) {
+        problems.value_with_help(
+            "availability",
+            "`availability` must be above 0% and below 100%",
+            "100% leaves no error budget to measure; the seed SLO is 99.9%",
+        );
+    }
+    problems.positive("recovery", scenario.recovery);
+    if let Some(rate) = scenario.production_rate
+        && !(rate > 0.0 && rate <= MAX_RATE)
+    {
+        problems.value(
+            "production_rate",
+            format!("`production_rate` must be above 0 and at most {MAX_RATE}/s"),
+        );
+    }
+    let lab = scenario.target == Target::Lab;
+    for provider in scenario.prices.keys() {
+        if lab && !LAB_PROVIDERS.contains(&provider.as_str()) {
+            problems.key(
+                format!("prices.{provider}"),
+                format!("the lab has no LLM provider `{provider}`"),
+                Some(suggest(provider, &LAB_PROVIDERS)),
+            );
+        }
+    }
+    if let Target::External(external) = &scenario.target {
+        if scenario.toxiproxy == Some(Toxiproxy::Embedded) {
+            problems.value_with_help(
+                "toxiproxy",
+                "the embedded proxy sits only in front of the lab's dependencies",
+                "give the URL of the Toxiproxy in front of the target's dependencies",
+            );
+        }
+        if let Some(proxies) = &external.proxies {
+            let mut seen = HashSet::new();
+            for (index, proxy) in proxies.iter().enumerate() {
+                if !seen.insert(proxy) {
+                    problems.value(
+                        format!("target.proxies[{index}]"),
+                        format!("proxy `{proxy}` is listed twice"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn check_traffic(scenario: &Scenario, problems: &mut Problems) {
+    let traffic = &scenario.traffic;
+    if !(traffic.rate > 0.0 && traffic.rate <= MAX_RATE) {
+        problems.value(
+            "traffic.rate",
+            format!(
+                "`traffic.rate` must be above 0 and at most {MAX_RATE}/s, got {}/s",
+                traffic.rate
+            ),
+        );
+    }
+    problems.positive("traffic.warmup", traffic.warmup);
+    problems.positive("traffic.duration", traffic.duration);
+    problems.positive("traffic.timeout", traffic.timeout);
+    if traffic.warmup.saturating_add(traffic.duration) > MAX_DURATION {
+        problems.value(
+            "traffic.duration",
+            "warm-up plus duration is longer than the 7-day limit",
+        );
+    }
+    let mix = &traffic.mix;
+    if mix.chat + mix.chat_stream + mix.history <= 0.0 {
+        problems.value_with_help(
+            "traffic.mix",
+            "every weight of `traffic.mix` is zero: no request would be sent",
+            "e.g. `mix: { chat: 80, chat_stream: 15, history: 5 }`",
+        );
+    }
+    if traffic.conversations == 0 {
+        problems.value(
+            "traffic.conversations",
+            "`traffic.conversations` must be at least 1",
+        );
+    }
+    if traffic.turns_per_conversation == Some(0) {
+        problems.value(
+            "traffic.turns_per_conversation",
+            "`traffic.turns_per_conversation` must be at least 1",
+        );
+    }
+    if traffic.max_in_flight == 0 {
+        problems.value(
+            "traffic.max_in_flight",
+            "`traffic.max_in_flight` must be at least 1",
+        );
+    }
+}
+
+fn check_timeline(scenario: &Scenario, problems: &mut Problems) {
+    let run_end = scenario.traffic.duration;
+    let mut names = HashSet::new();
+    for (index, entry) in scenario.timeline.iter().enumerate() {
+        let path = format!("timeline[{index}]");
+        if entry.name.trim().is_empty() {
+            problems.value(format!("{path}.name"), "a timeline entry needs a name");
+        } else if FIXED_PHASES.contains(&entry.name.as_str()) {
+            problems.value(
+                format!("{path}.name"),
+                format!(
+                    "`{}` is a reserved phase name; name the fault after what it breaks",
+                    entry.name
+                ),
+            );
+        } else if !names.insert(entry.name.as_str()) {
+            problems.value(
+                format!("{path}.name"),
+                format!(
+                    "the name `{}` is used by an earlier timeline entry; names must be unique",
+                    entry.name
+                ),
+            );
+        }
+        problems.positive(&format!("{path}.for"), entry.duration);
+        if entry.end() > run_end {
+            problems.value_with_help(
+                format!("{path}.for"),
+                format!(
+                    "`{}` ends at {} after the warm-up, but the measured run ends at {}",
+                    entry.name,
+                    format_duration(entry.end()),
+                    format_duration(run_end)
+                ),
+                "shorten the fault, start it earlier, or lengthen `traffic.duration`",
+            );
+        }
+    }
+}
+
+fn check_faults(scenario: &Scenario, problems: &mut Problems) {
+    for (index, entry) in scenario.timeline.iter().enumerate() {
+        let path = format!("timeline[{index}].fault");
+        match (&entry.fault, &scenario.target) {
+            (Fault::Toxic { proxy, .. } | Fault::ProxyDown { proxy }, target) => {
+                let key = if matches!(entry.fault, Fault::Toxic { .. }) {
+                    "proxy"
+                } else {
+                    "proxy_down"
+                };
+                check_proxy(scenario, target, proxy, &format!("{path}.{key}"), problems);
+            }
+            (
+                Fault::Kill { .. } | Fault::Freeze { .. } | Fault::Restart { .. },
+                Target::External(_),
+            ) => {
+                problems.value_with_help(
+                    path,
+                    format!(
+                        "`{}` acts on a process of the lab; an external target's processes are not gameday's",
+                        entry.fault.kind()
+                    ),
+                    "use `exec` with the command that does it in your environment, e.g. \
+                     `{ exec: \"kubectl delete pod redis-0\", revert: \"true\" }`",
+                );
+            }
+            (Fault::Llm { .. }, Target::External(_)) => {
+                problems.value_with_help(
+                    format!("{path}.llm"),
+                    "`llm` faults switch the lab's provider simulators; an external target has none",
+                    "use a toxic or `proxy_down` on the proxy in front of the provider, or `exec`",
+                );
+            }
+            (
+                Fault::Exec {
+                    command,
+                    revert,
+                    timeout,
+                },
+                _,
+            ) => {
+                if command.trim().is_empty() {
+                    problems.value(format!("{path}.exec"), "the `exec` command is empty");
+                }
+                if revert.trim().is_empty() {
+                    problems.value_with_help(
+                        format!("{path}.revert"),
+                        "the `revert` command is empty",
+                        "a fault that cannot be reverted is not allowed; write `revert: \"true\"` \
+                         if the fault heals by itself",
+                    );
+                }
+                problems.positive(&format!("{path}.timeout"), *timeout);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn check_proxy(
+    scenario: &Scenario,
+    target: &Target,
+    proxy: &str,
+    path: &str,
+    problems: &mut Problems,
+) {
+    match target {
+        Target::Lab => {
+            if !LAB_PROXIES.contains(&proxy) {
+                problems.value_with_help(
+                    path,
+                    format!("the lab has no proxy `{proxy}`"),
+                    suggest(proxy, &LAB_PROXIES),
+                );
+            }
+        }
+        Target::External(external) => {
+            if scenario.toxiproxy.is_none() {
+                problems.value_with_help(
+                    path,
+                    format!("proxy `{proxy}` needs a Toxiproxy, and this target names none"),
+                    "set `toxiproxy: http://host:8474` in `target`",
+                );
+            }
+            if let Some(proxies) = &external.proxies
+                && !proxies.iter().any(|known| known == proxy)
+            {
+                let known: Vec<&str> = proxies.iter().map(String::as_str).collect();
+                problems.value_with_help(
+                    path,
+                    format!("proxy `{proxy}` is not in `target.proxies`"),
+                    suggest(proxy, &known),
+                );
+            }
+        }
+    }
+}
+
+fn check_rules(scenario: &Scenario, problems: &mut Problems) {
+    let mut names: HashSet<&str> = HashSet::new();
+    let mut custom_index = 0;
+    for alert in &scenario.alerts {
+        if alert.builtin {
+            names.insert(&alert.name);
+            continue;
+        }
+        let path = format!("alerts[{custom_index}]");
+        custom_index += 1;
+        if alert.name.trim().is_empty() {
+            problems.value(format!("{path}.name"), "an alert rule needs a name");
+        } else if !names.insert(&alert.name) {
+            problems.value(
+                format!("{path}.name"),
+                format!("an alert rule named `{}` is already defined (built-in rules: error-rate-1pct-5m, p95-5s-10m)", alert.name),
+            );
+        }
+        problems.positive(&format!("{path}.when"), alert.rule.window);
+    }
+    for (index, rule) in scenario.halt.iter().enumerate() {
+        problems.positive(&format!("halt[{index}]"), rule.window);
+    }
+}
+
+/// Every phase name an expectation may use.
+fn known_phases(scenario: &Scenario) -> Vec<&str> {
+    let mut phases: Vec<&str> = FIXED_PHASES.to_vec();
+    phases.extend(scenario.timeline.iter().map(|entry| entry.name.as_str()));
+    phases
+}
+
+fn check_expectations(scenario: &Scenario, problems: &mut Problems) {
+    let phases = known_phases(scenario);
+    let alert_names: Vec<&str> = scenario
+        .alerts
+        .iter()
+        .map(|alert| alert.name.as_str())
+        .collect();
+    let plan = crate::plan::Plan::from_scenario(scenario);
+    let lab = scenario.target == Target::Lab;
+    for expectations in &scenario.expect {
+        let phase = expectations.phase.as_str();
+        let path = format!("expect.{phase}");
+        if !phases.contains(&phase) {
+            let help = match closest(phase, phases.iter().copied()) {
+                Some(candidate) => format!("did you mean `{candidate}`?"),
+                None => format!("phases: {}", list(&phases)),
+            };
+            problems.key(
+                path.clone(),
+                format!("there is no phase `{phase}`"),
+                Some(help),
+            );
+            continue;
+        }
+        if phase == "between" && !plan.phases.iter().any(|p| p.name == "between") {
+            problems.key(
+                path.clone(),
+                "there is no `between` phase: the faults leave no gap between them",
+                None,
+            );
+        }
+        if phase != "run" {
+            if !expectations.alerts.is_empty() {
+                problems.key(
+                    format!("{path}.alerts"),
+                    "alert expectations apply to the whole run; move them to `expect.run`",
+                    None,
+                );
+            }
+            if expectations.conclusive.is_some() {
+                problems.key(
+                    format!("{path}.conclusive"),
+                    "`conclusive` applies to the whole run; move it to `expect.run`",
+                    None,
+                );
+            }
+        }
+        if phase == "baseline" && expectations.recovery_time.is_some() {
+            problems.key(
+                format!("{path}.recovery_time"),
+                "`recovery_time` is measured after a fault is reverted; the baseline has none",
+                None,
+            );
+        }
+        for alert in expectations.alerts.keys() {
+            if !alert_names.contains(&alert.as_str()) {
+                problems.key(
+                    format!("{path}.alerts.{alert}"),
+                    format!("there is no alert rule `{alert}`"),
+                    Some(suggest(alert, &alert_names)),
+                );
+            }
+        }
+        if lab {
+            for provider in expectations.breakers.keys() {
+                check_lab_provider(provider, &format!("{path}.breakers.{provider}"), problems);
+            }
+            for provider in expectations.providers.keys() {
+                check_lab_provider(provider, &format!("{path}.providers.{provider}"), problems);
+            }
+        }
+        check_expectation_durations(expectations, &path, problems);
+    }
+}
+
+fn check_lab_provider(provider: &str, path: &str, problems: &mut Problems) {
+    if !LAB_PROVIDERS.contains(&provider) {
+        problems.key(
+            path,
+            format!("the lab has no LLM provider `{provider}`"),
+            Some(suggest(provider, &LAB_PROVIDERS)),
+        );
+    }
+}
+
+fn check_expectation_durations(
+    expectations: &PhaseExpectations,
+    path: &str,
+    problems: &mut Problems,
+) {
+    let mut seen = BTreeSet::new();
+    for (capability, expectation) in &expectations.capabilities {
+        let within = match expectation {
+            CapabilityExpectation::Becomes { within, .. }
+            | CapabilityExpectation::Returns { within } => *within,
+            CapabilityExpectation::Holds(_) => continue,
+        };
+        // `all` expands to six entries; report a zero deadline once.
+        if within.is_zero() && seen.insert(within) {
+            let name: &str = if expectations.capabilities.len() == Capability::ALL.len() {
+                "capabilities"
+            } else {
+                capability.name()
+            };
+            problems.value(
+                format!("{path}.capabilities"),
+                format!("the deadline of `{name}` must be longer than 0s"),
+            );
+        }
+    }
+}
