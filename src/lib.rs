@@ -25,6 +25,7 @@ pub mod timestamp;
 
 pub mod plan;
 pub mod scenario;
+pub mod verdict;
 
 pub mod faults;
 
