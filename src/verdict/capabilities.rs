@@ -92,13 +92,27 @@ fn check(
     };
     let show = |value: &bool| value.to_string();
     let (status, observed) = match *expectation {
-        CapabilityExpectation::Holds(value) => holds_throughout(
-            &track,
-            &spans,
-            |seen| *seen == value,
-            show,
-            &value.to_string(),
-        ),
+        CapabilityExpectation::Holds(value) => {
+            let (status, mut observed) = holds_throughout(
+                &track,
+                &spans,
+                |seen| *seen == value,
+                show,
+                &value.to_string(),
+            );
+            // `caching: false` in a fault phase fails at the apply, before
+            // the platform can react: the author meant `becomes`.
+            let changed_at_start = track.at(start).is_some_and(|seen| *seen != value);
+            if status == CheckStatus::Fail
+                && changed_at_start
+                && matches!(phase.kind, PhaseKind::Fault | PhaseKind::Recovery)
+            {
+                observed.push_str(&format!(
+                    "; for a change the fault causes, write `{{ becomes: {value}, within: 5s }}`"
+                ));
+            }
+            (status, observed)
+        }
         CapabilityExpectation::Becomes { value, within } => reaches(
             &track,
             reference,
@@ -235,6 +249,24 @@ expect:
         let chat = find(&checks, "redis-down", "capability chat");
         assert_eq!(chat.status, CheckStatus::Fail);
         assert_eq!(chat.observed, "false at 41.0 s (1.0 s into the phase)");
+    }
+
+    #[test]
+    fn a_value_expected_from_the_apply_on_hints_at_becomes() {
+        let scenario =
+            fixture::scenario("expect:\n  redis-down:\n    capabilities: { caching: false }\n");
+        let plan = Plan::from_scenario(&scenario);
+        let mut record = fixture::record(&scenario, &plan);
+        fixture::capabilities(&mut record, 0.3, &[]);
+        fixture::capabilities(&mut record, 41.0, &["caching"]);
+        let context = Context::new(&scenario, &plan, &record);
+        let check = &checks(&context, &scenario.expect[0])[0];
+        assert_eq!(check.status, CheckStatus::Fail);
+        assert_eq!(
+            check.observed,
+            "true at 40.0 s (0.0 s into the phase); for a change the fault causes, \
+             write `{ becomes: false, within: 5s }`"
+        );
     }
 
     #[test]

@@ -72,6 +72,16 @@ pub fn reaches<V: PartialEq>(
     wanted_text: &str,
 ) -> (CheckStatus, String) {
     let deadline = reference.at + within;
+    if reference.at >= observed_until {
+        return (
+            CheckStatus::Inconclusive,
+            format!(
+                "the observation ended at {}, before {}",
+                format::seconds(observed_until),
+                reference.name
+            ),
+        );
+    }
     let Some(reached) = track.first_where(reference.at, observed_until, &wanted) else {
         if deadline > observed_until {
             return (
@@ -206,5 +216,13 @@ mod tests {
         assert_eq!(text, "never false: still true 90.0 s after the phase start");
         let (status, _) = reaches(&track, start, 5.0, None, 42.0, |v| !*v, show, "false");
         assert_eq!(status, CheckStatus::Inconclusive);
+        // A run that ended before the reference cannot tell, even when the
+        // last value seen happens to be the wanted one.
+        let (status, text) = reaches(&track, start, 5.0, None, 30.0, |v| *v, show, "true");
+        assert_eq!(status, CheckStatus::Inconclusive);
+        assert_eq!(
+            text,
+            "the observation ended at 30.0 s, before the phase start"
+        );
     }
 }
