@@ -9,7 +9,8 @@
 //! of data exists. Per-second values would be too noisy to require of
 //! every second: at 100 requests/s a steady 10% error rate has a second at
 //! or under 5% about one time in seventeen, so "above 5% in each of 30
-//! seconds" would mostly miss it.
+//! seconds in a row" would be met by a given 30 s stretch only one time in
+//! six, missing or delaying a plain violation.
 //!
 //! - `error_rate`: the window's errors / completed requests.
 //! - `p50`/`p95`/`p99`: the window's percentile is estimated from the
@@ -48,10 +49,12 @@ use super::context::Context;
 use super::format;
 
 /// The first time (seconds from the run start) at which `rule` held over a
-/// full window of the per-second buckets, if ever. `seconds` must be in
-/// time order (as the runner records them).
+/// full window of the per-second buckets, if ever (buckets in any order;
+/// missing seconds count as seconds without requests).
 pub fn first_violation(rule: &Rule, seconds: &[SecondBucket]) -> Option<f64> {
     let window = window_seconds(rule);
+    let mut seconds: Vec<&SecondBucket> = seconds.iter().collect();
+    seconds.sort_by_key(|bucket| bucket.t);
     let first = seconds.first()?.t;
     let quantile = match rule.metric {
         RuleMetric::ErrorRate => None,
@@ -401,6 +404,14 @@ mod tests {
         assert_eq!(first_violation(&rule, &seconds), Some(10.0));
         let silent: Vec<SecondBucket> = (0..20).map(|t| bucket(t, 0, 0, 0.0)).collect();
         assert_eq!(first_violation(&rule, &silent), None);
+    }
+
+    #[test]
+    fn bucket_order_does_not_matter() {
+        let rule = rule(RuleMetric::ErrorRate, Op::Gt, 0.46, 10);
+        let mut seconds = burst(20, 10);
+        seconds.reverse();
+        assert_eq!(first_violation(&rule, &seconds), Some(30.0));
     }
 
     #[test]

@@ -102,14 +102,20 @@ fn check(
             );
             // `caching: false` in a fault phase fails at the apply, before
             // the platform can react: the author meant `becomes`.
+            // `caching: false` in a fault phase (or `true` in recovery)
+            // fails at the apply (revert), before the platform can react:
+            // the author meant a deadline.
             let changed_at_start = track.at(start).is_some_and(|seen| *seen != value);
-            if status == CheckStatus::Fail
-                && changed_at_start
-                && matches!(phase.kind, PhaseKind::Fault | PhaseKind::Recovery)
-            {
-                observed.push_str(&format!(
-                    "; for a change the fault causes, write `{{ becomes: {value}, within: 5s }}`"
-                ));
+            if status == CheckStatus::Fail && changed_at_start {
+                match (phase.kind, value) {
+                    (PhaseKind::Fault, _) => observed.push_str(&format!(
+                        "; for a change the fault causes, write `{{ becomes: {value}, within: 5s }}`"
+                    )),
+                    (PhaseKind::Recovery, true) => observed.push_str(
+                        "; for a return after the revert, write `{ returns_within: 15s }`",
+                    ),
+                    _ => {}
+                }
             }
             (status, observed)
         }
