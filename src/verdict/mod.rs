@@ -1,61 +1,317 @@
-//! Temporary stand-in for the verdict (being written in its own branch).
+//! The verdict stage: a pure function from what a game day expected
+//! ([`Scenario`], [`Plan`]) and what happened ([`RunRecord`]) to the
+//! judgement ([`Verdict`]). It does no I/O and never panics on a record,
+//! however incomplete or odd (a partial journal after a crash, a hand-edited
+//! `results.json`), so `gameday report` can re-judge any past run.
+//!
+//! Each rule lives in its own module, which documents it precisely:
+//!
+//! - `confidence`: Wilson 95% intervals and when a rate check passes,
+//!   fails or is `inconclusive` (a sample too small to tell 99.9% from
+//!   worse is not a pass).
+//! - `traffic`: error rate, latency percentiles, time to first token and
+//!   provider shares of a phase.
+//! - `capabilities`, `breakers`: observed states against `true`,
+//!   `becomes X within D`, `returns within D`, `opens within D`,
+//!   `closes within D`, `stays S`; built on `track` (the observer's change
+//!   points as a step function) and `states`.
+//! - `recovery`: `recovery_time`, from the revert until capabilities and
+//!   health are back to their baseline for good.
+//! - `budget`: the error budget over the run minus maintenance windows,
+//!   per phase, and in minutes of the monthly budget.
+//! - `alerts`: alert rules as rolling windows over the per-second buckets
+//!   ([`first_violation`], also used for halt conditions), detection time,
+//!   alert expectations.
+//! - `cost`: tokens × prices by provider and phase.
+//! - `faults`: failed applies and reverts, faults without visible effect,
+//!   dependencies that bypass their proxy.
+//!
+//! **Order of checks**: the experiment's own checks (`apply`, `revert`,
+//! `effect` per fault in timeline order, then `proxy path`), then every
+//! expectation in scenario order; within a phase: error rate, p50, p95,
+//! p99, max, ttft_p95, capabilities, breakers, providers, recovery time,
+//! budget, alerts.
+//!
+//! **Outcome**, by precedence: `aborted` if the run was stopped (halt
+//! condition, signal); `error` if it could not run or the journal is
+//! partial (still `running`); else `failed` if any check failed; else
+//! `inconclusive` if any check was; else `passed`. When the scenario sets
+//! `expect.run.conclusive: true`, an otherwise inconclusive run gets a
+//! failing check `conclusive` naming the undecided checks, and is `failed`.
+//!
+//! **Exit codes** ([`exit_code`], DESIGN.md): 0 passed (also inconclusive
+//! when the scenario does not require conclusiveness), 1 failed, 2 error,
+//! 3 aborted.
+
+mod alerts;
+mod breakers;
+mod budget;
+mod capabilities;
+mod confidence;
+mod context;
+mod cost;
+mod faults;
+mod format;
+mod recovery;
+mod states;
+mod track;
+mod traffic;
+
+#[cfg(test)]
+mod fixture;
+
+pub use alerts::first_violation;
+pub use budget::monthly_budget_minutes;
+pub use confidence::{rate_status, wilson};
 
 use crate::plan::Plan;
-use crate::results::{
-    Budget, CheckStatus, Interval, Outcome, RunRecord, RunStatus, SecondBucket, Verdict,
-};
-use crate::scenario::model::{Rule, Scenario};
+use crate::results::{Check, CheckStatus, Outcome, RunRecord, RunStatus, Verdict};
+use crate::scenario::Scenario;
+
+use context::Context;
 
 /// Judges a run.
-pub fn judge(scenario: &Scenario, _plan: &Plan, record: &RunRecord) -> Verdict {
-    let run = record.traffic.phases.iter().find(|p| p.name == "run");
-    let (errors, requests) = run.map_or((0, 0), |p| (p.outcomes.errors(), p.outcomes.total()));
-    let spent = if requests == 0 {
-        0.0
-    } else {
-        errors as f64 / requests as f64
-    };
-    let allowed = 1.0 - scenario.availability;
+pub fn judge(scenario: &Scenario, plan: &Plan, record: &RunRecord) -> Verdict {
+    let context = Context::new(scenario, plan, record);
+    let budget = budget::budget(&context);
+    let alerts = alerts::evaluate(&context);
+    let mut checks = faults::checks(&context);
+    for expectations in &scenario.expect {
+        checks.extend(traffic::checks(
+            expectations,
+            context.stats(&expectations.phase),
+        ));
+        checks.extend(capabilities::checks(&context, expectations));
+        checks.extend(breakers::checks(&context, expectations));
+        checks.extend(recovery::check(&context, expectations));
+        checks.extend(budget::check(&context, expectations, &budget));
+        checks.extend(alerts::checks(&context, expectations, &alerts));
+    }
+    let requires_conclusive = scenario
+        .expectations_for("run")
+        .and_then(|run| run.conclusive)
+        .unwrap_or(false);
+    if requires_conclusive && let Some(check) = conclusive_check(&checks) {
+        checks.push(check);
+    }
     Verdict {
-        outcome: match record.status {
-            RunStatus::Aborted { .. } => Outcome::Aborted,
-            RunStatus::Error { .. } => Outcome::Error,
-            _ if spent > allowed => Outcome::Failed,
-            _ => Outcome::Passed,
-        },
-        checks: Vec::new(),
-        budget: Budget {
-            allowed,
-            errors,
-            requests,
-            spent,
-            spent_of_allowed: spent / allowed,
-            confidence: Interval {
-                low: 0.0,
-                high: 1.0,
-            },
-            status: CheckStatus::Inconclusive,
-            maintenance_excluded_s: 0.0,
-            monthly_budget_minutes: allowed * 30.4375 * 1440.0,
-            monthly_minutes_spent: None,
-            phases: Vec::new(),
-        },
-        alerts: Vec::new(),
-        cost: None,
+        outcome: outcome(&record.status, &checks),
+        checks,
+        budget,
+        alerts,
+        cost: cost::cost(scenario, &record.traffic.phases),
     }
 }
 
-/// First time a rule held for its window.
-pub fn first_violation(_rule: &Rule, _seconds: &[SecondBucket]) -> Option<f64> {
-    None
+/// The failing `conclusive` check, when some checks are inconclusive and
+/// none failed.
+fn conclusive_check(checks: &[Check]) -> Option<Check> {
+    if checks.iter().any(|check| check.status == CheckStatus::Fail) {
+        return None;
+    }
+    let undecided: Vec<String> = checks
+        .iter()
+        .filter(|check| check.status == CheckStatus::Inconclusive)
+        .map(|check| format!("{} ({})", check.name, check.phase))
+        .collect();
+    if undecided.is_empty() {
+        return None;
+    }
+    Some(Check {
+        name: "conclusive".to_string(),
+        phase: "run".to_string(),
+        status: CheckStatus::Fail,
+        expected: "every check decided".to_string(),
+        observed: format!("{} undecided: {}", undecided.len(), undecided.join(", ")),
+        confidence: None,
+    })
 }
 
-/// The process exit code.
+/// The overall outcome (precedence in the module doc).
+fn outcome(status: &RunStatus, checks: &[Check]) -> Outcome {
+    let any = |wanted: CheckStatus| checks.iter().any(|check| check.status == wanted);
+    match status {
+        RunStatus::Aborted { .. } => Outcome::Aborted,
+        RunStatus::Error { .. } | RunStatus::Running { .. } => Outcome::Error,
+        RunStatus::Completed if any(CheckStatus::Fail) => Outcome::Failed,
+        RunStatus::Completed if any(CheckStatus::Inconclusive) => Outcome::Inconclusive,
+        RunStatus::Completed => Outcome::Passed,
+    }
+}
+
+/// The process exit code of a judged run: 0 passed or inconclusive (an
+/// inconclusive run that had to be conclusive is `failed`, see the module
+/// doc), 1 failed, 2 error, 3 aborted.
 pub fn exit_code(verdict: &Verdict) -> u8 {
     match verdict.outcome {
         Outcome::Passed | Outcome::Inconclusive => 0,
         Outcome::Failed => 1,
-        Outcome::Aborted => 3,
         Outcome::Error => 2,
+        Outcome::Aborted => 3,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::FaultEffect;
+
+    const EXPECT: &str = "
+expect:
+  baseline:
+    error_rate: < 0.1%
+    capabilities: all
+  redis-down:
+    error_rate: < 0.1%
+    capabilities:
+      caching: { becomes: false, within: 5s }
+      chat: true
+  recovery:
+    capabilities: { all: true, within: 15s }
+  run:
+    budget: within
+";
+
+    /// A redis kill the platform handled well, with plenty of traffic.
+    fn good_run(scenario: &Scenario, plan: &Plan) -> RunRecord {
+        let mut record = fixture::record(scenario, plan);
+        for (phase, requests) in [
+            ("baseline", 30_000),
+            ("redis-down", 30_000),
+            ("recovery", 60_000),
+            ("run", 120_000),
+        ] {
+            fixture::set_stats(&mut record, fixture::stats(phase, requests, 0));
+        }
+        fixture::seconds(&mut record, 0, 130, 1_000, 0, 80.0);
+        fixture::capabilities(&mut record, 0.2, &[]);
+        fixture::capabilities(&mut record, 41.0, &["caching", "real_time_usage"]);
+        fixture::capabilities(&mut record, 72.0, &[]);
+        record
+    }
+
+    fn judged(extra: &str, edit: impl FnOnce(&mut RunRecord)) -> Verdict {
+        let scenario = fixture::scenario(&format!("{EXPECT}{extra}"));
+        let plan = Plan::from_scenario(&scenario);
+        let mut record = good_run(&scenario, &plan);
+        edit(&mut record);
+        judge(&scenario, &plan, &record)
+    }
+
+    #[test]
+    fn a_well_handled_fault_passes_with_every_expectation_checked_in_order() {
+        let verdict = judged("", |_| {});
+        assert_eq!(verdict.outcome, Outcome::Passed, "{:#?}", verdict.checks);
+        assert_eq!(exit_code(&verdict), 0);
+        let names: Vec<(&str, &str)> = verdict
+            .checks
+            .iter()
+            .map(|check| (check.phase.as_str(), check.name.as_str()))
+            .collect();
+        assert_eq!(names.len(), 1 + 6 + 1 + 2 + 6 + 1);
+        assert_eq!(names[0], ("baseline", "error_rate"));
+        assert_eq!(names[1], ("baseline", "capability chat"));
+        assert_eq!(names[8], ("redis-down", "capability chat"));
+        assert_eq!(names[names.len() - 1], ("run", "budget"));
+        assert_eq!(verdict.alerts.len(), 2);
+        assert_eq!(verdict.budget.requests, 120_000);
+        assert_eq!(verdict.cost, None);
+    }
+
+    #[test]
+    fn a_wrong_expectation_fails_with_its_check_named() {
+        let verdict = judged("", |record| {
+            fixture::set_stats(record, fixture::stats("redis-down", 29_000, 1_000));
+        });
+        assert_eq!(verdict.outcome, Outcome::Failed);
+        assert_eq!(exit_code(&verdict), 1);
+        let failed: Vec<(&str, &str)> = verdict
+            .checks
+            .iter()
+            .filter(|check| check.status == CheckStatus::Fail)
+            .map(|check| (check.phase.as_str(), check.name.as_str()))
+            .collect();
+        assert_eq!(failed, [("redis-down", "error_rate")]);
+    }
+
+    #[test]
+    fn a_small_sample_is_inconclusive_and_fails_only_when_conclusiveness_is_required() {
+        let small = |record: &mut RunRecord| {
+            fixture::set_stats(record, fixture::stats("baseline", 300, 0));
+        };
+        let verdict = judged("", small);
+        assert_eq!(verdict.outcome, Outcome::Inconclusive);
+        assert_eq!(exit_code(&verdict), 0);
+
+        let verdict = judged("    conclusive: true\n", small);
+        assert_eq!(verdict.outcome, Outcome::Failed);
+        assert_eq!(exit_code(&verdict), 1);
+        let last = verdict.checks.last().unwrap();
+        assert_eq!(last.name, "conclusive");
+        assert_eq!(last.observed, "1 undecided: error_rate (baseline)");
+    }
+
+    #[test]
+    fn run_status_takes_precedence_over_checks() {
+        let verdict = judged("", |record| {
+            record.status = RunStatus::Aborted {
+                reason: "halt: error_rate > 20% for 10s".to_string(),
+            };
+            fixture::set_stats(record, fixture::stats("redis-down", 0, 30_000));
+        });
+        assert_eq!(verdict.outcome, Outcome::Aborted);
+        assert_eq!(exit_code(&verdict), 3);
+        let verdict = judged("", |record| {
+            record.status = RunStatus::Error {
+                message: "preflight: steady state did not hold".to_string(),
+            };
+        });
+        assert_eq!(verdict.outcome, Outcome::Error);
+        assert_eq!(exit_code(&verdict), 2);
+        let verdict = judged("", |record| {
+            record.status = RunStatus::Running {
+                phase: "redis-down".to_string(),
+            };
+        });
+        assert_eq!(verdict.outcome, Outcome::Error);
+    }
+
+    #[test]
+    fn a_failed_revert_fails_and_a_fault_without_effect_is_inconclusive() {
+        let verdict = judged("", |record| {
+            record.faults[0].effect = Some(FaultEffect {
+                observed: false,
+                detail: "nothing changed".to_string(),
+            });
+        });
+        assert_eq!(verdict.outcome, Outcome::Inconclusive);
+        assert_eq!(verdict.checks[0].name, "effect redis-down");
+        let verdict = judged("", |record| {
+            record.faults[0].revert_error = Some("redis-server: exit 1".to_string());
+        });
+        assert_eq!(verdict.outcome, Outcome::Failed);
+        assert_eq!(verdict.checks[0].name, "revert redis-down");
+    }
+
+    #[test]
+    fn an_empty_or_corrupt_record_is_judged_without_panicking() {
+        let scenario = fixture::scenario(EXPECT);
+        let plan = Plan::from_scenario(&scenario);
+        let mut record = fixture::record(&scenario, &plan);
+        record.faults[0].applied_at_s = Some(f64::NAN);
+        record
+            .observations
+            .capabilities
+            .push(crate::results::CapabilitySample {
+                t: f64::NAN,
+                capabilities: Default::default(),
+            });
+        let mut stats = fixture::stats("run", 0, 5);
+        stats.latency.p99_ms = f64::NAN;
+        fixture::set_stats(&mut record, stats);
+        let verdict = judge(&scenario, &plan, &record);
+        assert_eq!(verdict.outcome, Outcome::Failed);
+        assert!(verdict.budget.spent.is_finite());
+        assert!(serde_json::to_string(&verdict).is_ok());
     }
 }

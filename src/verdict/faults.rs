@@ -1,0 +1,134 @@
+//! Checks on the experiment itself rather than on the target: every fault
+//! was applied, had a visible effect and was reverted, and each proxied
+//! dependency's traffic really crossed its proxy.
+//!
+//! - `apply <fault>` fails when applying failed: the phase then did not
+//!   test what it says.
+//! - `revert <fault>` fails when reverting failed after every retry (the
+//!   fault may still be in place) or when a fault that was applied has no
+//!   revert in the journal. A failed revert is never silent.
+//! - `effect <fault>` is `inconclusive` when the runner saw no effect of an
+//!   applied fault: the target may have absorbed it perfectly, or the fault
+//!   may have missed (a dependency that bypasses its proxy).
+//! - `proxy path <proxy>` is `inconclusive` when preflight found that a
+//!   dependency's traffic does not pass through its proxy.
+
+use crate::results::{Check, CheckStatus};
+
+use super::context::Context;
+use super::format;
+
+/// The experiment checks, in timeline order, then preflight's.
+pub fn checks(context: &Context<'_>) -> Vec<Check> {
+    let mut checks = Vec::new();
+    for fault in &context.record.faults {
+        let check = |name: &str, status, expected: &str, observed: String| Check {
+            name: format!("{name} {}", fault.name),
+            phase: fault.name.clone(),
+            status,
+            expected: expected.to_string(),
+            observed,
+            confidence: None,
+        };
+        if let Some(error) = &fault.apply_error {
+            checks.push(check(
+                "apply",
+                CheckStatus::Fail,
+                "applied",
+                format!("failed: {error}"),
+            ));
+        }
+        if let Some(error) = &fault.revert_error {
+            checks.push(check(
+                "revert",
+                CheckStatus::Fail,
+                "reverted",
+                format!("FAILED, the fault may still be in place: {error}"),
+            ));
+        } else if let (Some(applied), None) = (fault.applied_at_s, fault.reverted_at_s) {
+            checks.push(check(
+                "revert",
+                CheckStatus::Fail,
+                "reverted",
+                format!(
+                    "applied at {} and never reverted in the journal: the fault may still be in place",
+                    format::seconds(applied)
+                ),
+            ));
+        }
+        if let Some(effect) = fault.effect.as_ref().filter(|effect| !effect.observed) {
+            checks.push(check(
+                "effect",
+                CheckStatus::Inconclusive,
+                "an observable effect",
+                format!("none seen: {}", effect.detail),
+            ));
+        }
+    }
+    for path in &context.record.preflight.proxy_paths {
+        if !path.passes_through {
+            checks.push(Check {
+                name: format!("proxy path {}", path.proxy),
+                phase: "preflight".to_string(),
+                status: CheckStatus::Inconclusive,
+                expected: "traffic passes through the proxy".to_string(),
+                observed: format!("it does not: {}", path.detail),
+                confidence: None,
+            });
+        }
+    }
+    checks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture;
+    use super::*;
+    use crate::plan::Plan;
+    use crate::results::{FaultEffect, ProxyPathEvidence};
+
+    #[test]
+    fn failed_reverts_fail_and_missing_effects_warn() {
+        let scenario = fixture::scenario("");
+        let plan = Plan::from_scenario(&scenario);
+        let mut record = fixture::record(&scenario, &plan);
+        let clean = Context::new(&scenario, &plan, &record);
+        assert!(checks(&clean).is_empty());
+
+        record.faults[0].revert_error = Some("redis-server did not start".to_string());
+        record.faults[0].effect = Some(FaultEffect {
+            observed: false,
+            detail: "health and error rate unchanged".to_string(),
+        });
+        record.preflight.proxy_paths.push(ProxyPathEvidence {
+            proxy: "postgres".to_string(),
+            passes_through: false,
+            detail: "0 connections under traffic".to_string(),
+        });
+        let context = Context::new(&scenario, &plan, &record);
+        let found = checks(&context);
+        let summary: Vec<(&str, CheckStatus)> = found
+            .iter()
+            .map(|check| (check.name.as_str(), check.status))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("revert redis-down", CheckStatus::Fail),
+                ("effect redis-down", CheckStatus::Inconclusive),
+                ("proxy path postgres", CheckStatus::Inconclusive),
+            ]
+        );
+        assert!(found[0].observed.contains("redis-server did not start"));
+
+        record.faults[0].revert_error = None;
+        record.faults[0].reverted_at_s = None;
+        record.faults[0].apply_error = Some("no such service".to_string());
+        let context = Context::new(&scenario, &plan, &record);
+        let names: Vec<String> = checks(&context)
+            .into_iter()
+            .map(|check| check.name)
+            .collect();
+        assert_eq!(names[..2], ["apply redis-down", "revert redis-down"]);
+    }
+}

@@ -1,0 +1,97 @@
+//! How the verdict writes numbers for people: percentages, counts with
+//! thousands separators, seconds and latencies. Text only; no judgement.
+
+use std::time::Duration;
+
+use crate::scenario::{Comparison, format_duration};
+
+/// `0.02%`, `12.5%`, `100%`: a fraction as a percentage with at most four
+/// decimals and no trailing zeros.
+pub fn percent(fraction: f64) -> String {
+    if !fraction.is_finite() {
+        return "n/a".to_string();
+    }
+    format!("{}%", trim(format!("{:.4}", fraction * 100.0)))
+}
+
+/// `14,980`.
+pub fn count(value: u64) -> String {
+    let digits = value.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+/// `1.2 s`: a span of seconds with one decimal.
+pub fn seconds(value: f64) -> String {
+    if !value.is_finite() {
+        return "n/a".to_string();
+    }
+    format!("{value:.1} s")
+}
+
+/// `812 ms`, `2.31 s`: a latency given in milliseconds.
+pub fn millis(value: f64) -> String {
+    if !value.is_finite() {
+        "n/a".to_string()
+    } else if value >= 1000.0 {
+        format!("{:.2} s", value / 1000.0)
+    } else if value >= 10.0 {
+        format!("{value:.0} ms")
+    } else {
+        format!("{value:.1} ms")
+    }
+}
+
+/// `< 0.1%`.
+pub fn rate_bound(bound: &Comparison<f64>) -> String {
+    format!("{} {}", bound.op, percent(bound.value))
+}
+
+/// `< 2s`.
+pub fn duration_bound(bound: &Comparison<Duration>) -> String {
+    format!("{} {}", bound.op, format_duration(bound.value))
+}
+
+/// `3 of 14,980`.
+pub fn fraction(hits: u64, of: u64) -> String {
+    format!("{} of {}", count(hits), count(of))
+}
+
+fn trim(text: String) -> String {
+    if !text.contains('.') {
+        return text;
+    }
+    let trimmed = text.trim_end_matches('0').trim_end_matches('.');
+    if trimmed == "-0" {
+        "0".to_string()
+    } else {
+        trimmed.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_read_like_a_report() {
+        assert_eq!(percent(0.0002), "0.02%");
+        assert_eq!(percent(0.001), "0.1%");
+        assert_eq!(percent(1.0), "100%");
+        assert_eq!(percent(0.0), "0%");
+        assert_eq!(percent(f64::NAN), "n/a");
+        assert_eq!(count(14_980), "14,980");
+        assert_eq!(count(999), "999");
+        assert_eq!(count(1_000_000), "1,000,000");
+        assert_eq!(seconds(1.24), "1.2 s");
+        assert_eq!(millis(812.4), "812 ms");
+        assert_eq!(millis(2310.0), "2.31 s");
+        assert_eq!(millis(3.3), "3.3 ms");
+    }
+}
