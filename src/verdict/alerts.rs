@@ -288,10 +288,15 @@ pub fn checks(
                 (AlertExpectation::FiredWithin(within), Some(at)) => {
                     let first = context.first_apply();
                     check.observed = match first {
-                        Some(first) => format!(
+                        Some(first) if at >= first => format!(
                             "fired at {}, {} after the first fault",
                             format::seconds(at),
                             format::seconds(at - first)
+                        ),
+                        Some(first) => format!(
+                            "fired at {}, {} before the first fault (a false alarm)",
+                            format::seconds(at),
+                            format::seconds(first - at)
                         ),
                         None => format!("fired at {}; the run has no fault", format::seconds(at)),
                     };
@@ -521,5 +526,9 @@ mod tests {
         assert_eq!(custom.fault, None);
         assert_eq!(custom.detection_s, None);
         assert_eq!(checks[0].status, CheckStatus::Fail);
+        assert_eq!(
+            checks[0].observed,
+            "fired at 21.0 s, 19.0 s before the first fault (a false alarm)"
+        );
     }
 }
