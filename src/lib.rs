@@ -18,6 +18,7 @@
 
 pub mod clock;
 pub mod duration;
+pub mod report;
 pub mod results;
 pub mod rng;
 pub mod shutdown;

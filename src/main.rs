@@ -42,6 +42,8 @@ enum Command {
     /// primary LLM provider, checks the platform degrades and recovers, and
     /// writes reports/<run-id>/smoke.json.
     Smoke(gameday::smoke::Args),
+    /// Re-render a run's report.html (and junit.xml) from its results.json, or write reports/index.html.
+    Report(gameday::report::cli::Args),
     /// Bring up the whole built-in lab (Redis, PostgreSQL, two LLM simulators, the platform) until Ctrl-C.
     Lab(lab::lab_cli::Args),
     /// Serve the reference agent platform (the system under test).
@@ -66,6 +68,7 @@ fn main() -> ExitCode {
     let outcome = runtime.block_on(async {
         match cli.command {
             Command::Smoke(args) => gameday::smoke::run(args).await,
+            Command::Report(args) => gameday::report::cli::run(args).await,
             Command::Lab(args) => lab::lab_cli::run(args).await.map(|()| 0),
             Command::Platform(args) => lab::platform::cli::run(args).await.map(|()| 0),
             Command::LlmSim(args) => lab::llm_sim::cli::run(args).await.map(|()| 0),

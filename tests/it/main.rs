@@ -7,4 +7,5 @@ mod llm_sim;
 mod platform;
 mod platform_llm;
 mod proxy;
+mod report;
 mod services;
