@@ -453,29 +453,47 @@ async fn report_opens_in_headless_chromium_without_errors_or_network() {
     let blank = dir.path().join("blank.html");
     std::fs::write(&blank, "<!DOCTYPE html><html><body></body></html>").expect("write blank page");
     let mut sizes = Vec::new();
-    for (page, window) in [
-        (dir.path().join("failed.html"), "1280,2000"),
-        (blank, "1280,2000"),
-        (dir.path().join("failed.html"), "420,2000"),
+    let report = dir.path().join("failed.html");
+    let mut shots = Vec::new();
+    for (page, window, dark) in [
+        (&report, "1280,2000", false),
+        (&blank, "1280,2000", false),
+        (&report, "420,2000", false),
+        (&report, "1280,2000", true),
     ] {
         let shot = dir.path().join(format!("shot-{}.png", sizes.len()));
         let profile = tempfile::tempdir().expect("profile dir");
-        let extra = [
+        let mut extra = vec![
             format!("--screenshot={}", shot.display()),
             format!("--window-size={window}"),
         ];
-        chromium(&binary, profile.path(), &extra, &page).await;
+        if dark {
+            extra.push("--force-dark-mode".to_string());
+            extra.push("--blink-settings=preferredColorScheme=0".to_string());
+        }
+        chromium(&binary, profile.path(), &extra, page).await;
         let png = std::fs::read(&shot).expect("screenshot written");
         sizes.push((png_size(&png), png.len()));
+        shots.push(png);
     }
     let [
         (report_size, report_bytes),
         (blank_size, blank_bytes),
         (narrow_size, narrow_bytes),
+        (dark_size, dark_bytes),
     ] = sizes[..]
     else {
         unreachable!()
     };
+    assert_eq!(dark_size, (1280, 2000));
+    assert!(
+        dark_bytes > 10 * blank_bytes,
+        "dark report {dark_bytes} B vs blank {blank_bytes} B"
+    );
+    assert_ne!(
+        shots[0], shots[3],
+        "dark mode renders differently from light mode"
+    );
     assert_eq!(report_size, (1280, 2000));
     assert_eq!(blank_size, (1280, 2000));
     assert_eq!(narrow_size.0, 420);
