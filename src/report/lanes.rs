@@ -27,9 +27,10 @@ const LANE_GAP: f64 = 6.0;
 const TOP: f64 = 6.0;
 const BOTTOM: f64 = 22.0;
 const LABEL_CHARS: usize = 22;
-/// Segments narrower than this merge into their neighbours' lane as a sliver,
-/// so a flapping breaker cannot produce thousands of invisible rects.
-const MIN_SEGMENT_WIDTH: f64 = 0.3;
+/// States shorter than this many plot units are too brief to draw one by
+/// one: consecutive brief states become one `flapping` segment, so a
+/// flapping breaker shows as flapping and cannot produce thousands of rects.
+const MIN_SEGMENT_WIDTH: f64 = 1.0;
 
 /// Everything the swimlane section draws.
 #[derive(Debug, Clone, Serialize)]
@@ -68,7 +69,7 @@ pub struct Segment {
     pub x: f64,
     /// Width.
     pub width: f64,
-    /// CSS class: `on`, `off`, `closed`, `open`, `half_open`, `other`.
+    /// CSS class: `on`, `off`, `closed`, `open`, `half_open`, `other`, `flapping`.
     pub class: String,
     /// Tooltip.
     pub title: String,
@@ -180,15 +181,42 @@ fn segments<'a>(
         }
     }
     let mut segments: Vec<Segment> = Vec::new();
+    // A run of brief states being gathered: (start, end, number of states).
+    let mut brief: Option<(f64, f64, usize)> = None;
+    let flush = |brief: &mut Option<(f64, f64, usize)>, segments: &mut Vec<Segment>| {
+        if let Some((start, end, states)) = brief.take() {
+            let x = axis.x(start);
+            segments.push(Segment {
+                x: round1(x),
+                width: round1((axis.x(end) - x).max(0.5)),
+                class: "flapping".to_string(),
+                title: format!(
+                    "flapping: {states} states from {} to {}",
+                    format::offset(start),
+                    format::offset(end)
+                ),
+            });
+        }
+    };
     for (start, end, state) in runs {
         let x = axis.x(start);
         let width = axis.x(end) - x;
-        if width < MIN_SEGMENT_WIDTH && !segments.is_empty() {
+        if width < MIN_SEGMENT_WIDTH {
+            brief = match brief {
+                Some((first, last, states)) if (last - start).abs() < 1e-9 => {
+                    Some((first, end, states + 1))
+                }
+                other => {
+                    flush(&mut other.clone(), &mut segments);
+                    Some((start, end, 1))
+                }
+            };
             continue;
         }
+        flush(&mut brief, &mut segments);
         segments.push(Segment {
             x: round1(x),
-            width: round1(width.max(MIN_SEGMENT_WIDTH)),
+            width: round1(width),
             class: class_of(state),
             title: format::clean_truncated(
                 &format!(
@@ -201,6 +229,7 @@ fn segments<'a>(
             ),
         });
     }
+    flush(&mut brief, &mut segments);
     segments
 }
 
@@ -274,6 +303,25 @@ mod tests {
         assert_eq!(deadline("all true within 1.5s, then stays"), Some(1.5));
         assert_eq!(deadline("true"), None);
         assert_eq!(deadline("within soon"), None);
+    }
+
+    #[test]
+    fn brief_states_become_one_flapping_segment() {
+        let axis = TimeAxis { end_s: 3600.0 };
+        let mut changes = vec![(0.0, Some("closed"))];
+        for i in 0..500 {
+            let t = 1000.0 + f64::from(i) * 2.0;
+            changes.push((t, Some(if i % 2 == 0 { "open" } else { "half_open" })));
+        }
+        changes.push((2000.0, Some("closed")));
+        let segments = segments(&axis, changes.into_iter(), |s| s.to_string());
+        let classes: Vec<&str> = segments.iter().map(|s| s.class.as_str()).collect();
+        assert_eq!(classes, ["closed", "flapping", "closed"]);
+        assert!(
+            segments[1].title.contains("500 states"),
+            "{}",
+            segments[1].title
+        );
     }
 
     #[test]
