@@ -44,6 +44,8 @@ enum Command {
     /// primary LLM provider, checks the platform degrades and recovers, and
     /// writes reports/<run-id>/smoke.json.
     Smoke(gameday::smoke::Args),
+    /// Re-render a run's report.html (and junit.xml) from its results.json, or write reports/index.html.
+    Report(gameday::report::cli::Args),
     /// Bring up the whole built-in lab (Redis, PostgreSQL, two LLM simulators, the platform) until Ctrl-C.
     Lab(lab::lab_cli::Args),
     /// Check scenario files: every problem of every file, with file:line:col.
@@ -76,6 +78,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Run(args) => gameday::run::cli::run(args).await,
             Command::Smoke(args) => gameday::smoke::run(args).await,
+            Command::Report(args) => gameday::report::cli::run(args).await,
             Command::Lab(args) => lab::lab_cli::run(args).await.map(|()| 0),
             Command::Validate(args) => gameday::cli_validate::run_validate(args),
             Command::Schema(args) => gameday::cli_validate::run_schema(args),

@@ -1,15 +1,158 @@
-//! Temporary stand-in for the report (being written in its own branch).
+//! The post-run report: [`Results`] (results.json) in, files a reviewer
+//! reads out — `report.html` (one self-contained page: inline CSS and SVG,
+//! no network), `junit.xml` for CI, and `reports/index.html`, the run
+//! history. It never touches the system under test, so any past run can be
+//! re-rendered with `gameday report`.
+//!
+//! Layout: [`view`] turns results into the page's strings and numbers,
+//! with [`timeline`] (charts) and [`lanes`] (capability and breaker
+//! swimlanes) computing geometry; [`junit`] and [`index`] do the same for
+//! their files; [`templates`] holds the embedded tera templates, with
+//! auto-escaping on and no `safe` filter anywhere, so nothing a scenario or
+//! target supplied can become markup.
+
+pub mod cli;
+mod format;
+mod index;
+mod junit;
+mod lanes;
+mod templates;
+mod timeline;
+mod view;
 
 use std::path::{Path, PathBuf};
 
-use crate::results::Results;
+use crate::results::{Results, SCHEMA_VERSION};
 
-/// Writes report.html and junit.xml.
-pub fn write_run_reports(_results: &Results, _run_dir: &Path) -> std::io::Result<()> {
-    Ok(())
+/// What can go wrong while reading results or writing reports.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// A file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A file is not a results.json this version understands.
+    #[error("{path} is not a gameday results file: {reason}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// A file could not be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A template failed to render (a bug in gameday, not in the input).
+    #[error("cannot render {template}: {message}")]
+    Template {
+        /// Which template.
+        template: String,
+        /// The engine's error chain.
+        message: String,
+    },
 }
 
-/// Writes reports/index.html.
-pub fn write_index(reports_dir: &Path) -> std::io::Result<PathBuf> {
-    Ok(reports_dir.join("index.html"))
+/// Renders the HTML report of one run.
+pub fn render_html(results: &Results) -> Result<String, ReportError> {
+    templates::render("report.html", &view::build(results, None))
+}
+
+/// Renders the HTML report with a comparison against `previous`, an earlier
+/// run of the same scenario whose report is at the relative link `previous_href`.
+pub fn render_html_compared(
+    results: &Results,
+    previous: &Results,
+    previous_href: &str,
+) -> Result<String, ReportError> {
+    templates::render(
+        "report.html",
+        &view::build(results, Some((previous, previous_href.to_string()))),
+    )
+}
+
+/// Renders the JUnit XML of one run.
+pub fn render_junit(results: &Results) -> Result<String, ReportError> {
+    templates::render("junit.xml", &junit::build(results))
+}
+
+/// Writes `report.html` and `junit.xml` into `run_dir` (created if needed).
+/// The report compares against the previous run of the same scenario when
+/// one sits beside `run_dir`.
+pub fn write_run_reports(results: &Results, run_dir: &Path) -> Result<(), ReportError> {
+    std::fs::create_dir_all(run_dir).map_err(|source| ReportError::Write {
+        path: run_dir.to_path_buf(),
+        source,
+    })?;
+    let html = render_html_beside(results, run_dir)?;
+    write_atomically(&run_dir.join("report.html"), html.as_bytes())?;
+    let junit = render_junit(results)?;
+    write_atomically(&run_dir.join("junit.xml"), junit.as_bytes())
+}
+
+/// Writes `<reports_dir>/index.html` listing every `*/results.json` in it.
+pub fn write_index(reports_dir: &Path) -> Result<PathBuf, ReportError> {
+    index::write(reports_dir)
+}
+
+/// Reads and checks a results.json.
+pub fn read_results(path: &Path) -> Result<Results, ReportError> {
+    let bytes = std::fs::read(path).map_err(|source| ReportError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let parse_error = |reason: String| ReportError::Parse {
+        path: path.to_path_buf(),
+        reason,
+    };
+    // Read the version first, so a newer file gets a clear message instead
+    // of a confusing missing-field error.
+    #[derive(serde::Deserialize)]
+    struct Version {
+        schema_version: Option<u64>,
+    }
+    let version: Version =
+        serde_json::from_slice(&bytes).map_err(|error| parse_error(error.to_string()))?;
+    match version.schema_version {
+        None => return Err(parse_error("it has no schema_version".to_string())),
+        Some(found) if found > u64::from(SCHEMA_VERSION) => {
+            return Err(parse_error(format!(
+                "it has schema_version {found}, newer than this gameday understands ({SCHEMA_VERSION}); upgrade gameday"
+            )));
+        }
+        Some(_) => {}
+    }
+    serde_json::from_slice(&bytes).map_err(|error| parse_error(error.to_string()))
+}
+
+/// The HTML report, compared with the previous run beside `run_dir` if any.
+fn render_html_beside(results: &Results, run_dir: &Path) -> Result<String, ReportError> {
+    match index::previous_run(results, run_dir) {
+        Some((previous, href)) => render_html_compared(results, &previous, &href),
+        None => render_html(results),
+    }
+}
+
+/// Writes through a temporary file and a rename, so a reader (a CI
+/// artifact upload, a browser) never sees half a report.
+fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), ReportError> {
+    let write_error = |source| ReportError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file_name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temporary = path.with_file_name(format!(".{file_name}.partial"));
+    std::fs::write(&temporary, contents).map_err(write_error)?;
+    std::fs::rename(&temporary, path).map_err(write_error)
 }

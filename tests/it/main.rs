@@ -7,6 +7,7 @@ mod llm_sim;
 mod platform;
 mod platform_llm;
 mod proxy;
+mod report;
 mod run;
 mod scenario;
 mod services;
