@@ -202,3 +202,139 @@ fn wait_for_exit(child: &mut std::process::Child, limit: Duration) -> Option<i32
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// Writes a scenario into a temp dir and runs it with the real binary.
+fn run_scenario(yaml: &str) -> (Option<i32>, serde_json::Value, String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("scenario.yaml");
+    std::fs::write(&file, yaml).expect("write scenario");
+    let output = gameday()
+        .args(["run", "--quiet", "--seed", "7", "--report-dir"])
+        .arg(dir.path().join("reports"))
+        .arg(&file)
+        .output()
+        .expect("run gameday");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let run_dir = std::fs::read_dir(dir.path().join("reports"))
+        .unwrap_or_else(|e| panic!("no reports dir ({e}); stderr: {stderr}"))
+        .filter_map(Result::ok)
+        .find(|e| e.path().is_dir())
+        .expect("a run folder")
+        .path();
+    let results: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run_dir.join("results.json")).expect("results.json"))
+            .expect("valid JSON");
+    for file in ["report.html", "junit.xml", "faults.jsonl"] {
+        assert!(run_dir.join(file).exists(), "{file} missing");
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    (output.status.code(), results, stdout, dir)
+}
+
+fn check<'a>(results: &'a serde_json::Value, phase: &str, name: &str) -> &'a serde_json::Value {
+    results["verdict"]["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|c| c["phase"] == phase && c["name"] == name)
+        .unwrap_or_else(|| {
+            panic!(
+                "no check {phase}/{name} in {}",
+                results["verdict"]["checks"]
+            )
+        })
+}
+
+const REDIS_KILLED: &str = r#"
+name: redis-killed-short
+target: lab
+traffic: { rate: 20/s, warmup: 3s, duration: 14s, timeout: 10s, mix: { chat: 90, history: 10 } }
+timeline:
+  - name: redis-down
+    at: 3s
+    for: 6s
+    fault: { kill: redis }
+expect:
+  redis-down:
+    error_rate: < 5%
+    capabilities:
+      caching: { becomes: false, within: 5s }
+      chat: true
+  recovery:
+    capabilities: { caching: { returns_within: 5s } }
+recovery: 5s
+"#;
+
+#[test]
+fn a_redis_kill_scenario_passes_against_the_reference_platform() {
+    let (code, results, stdout, _dir) = run_scenario(REDIS_KILLED);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert_ne!(results["verdict"]["outcome"], "failed", "{stdout}");
+    for (phase, name) in [
+        ("redis-down", "capability caching"),
+        ("redis-down", "capability chat"),
+        ("recovery", "capability caching"),
+    ] {
+        assert_eq!(
+            check(&results, phase, name)["status"],
+            "pass",
+            "{phase}/{name}: {stdout}"
+        );
+    }
+    let fault = &results["faults"][0];
+    assert!(
+        fault["applied_at_s"].is_number() && fault["reverted_at_s"].is_number(),
+        "{fault}"
+    );
+    assert_eq!(fault["effect"]["observed"], true, "{fault}");
+}
+
+#[test]
+fn a_wrong_expectation_fails_and_names_the_check() {
+    // Claim that killing Redis leaves caching on: the run must fail on exactly that.
+    let yaml = REDIS_KILLED.replace("caching: { becomes: false, within: 5s }", "caching: true");
+    let (code, results, stdout, _dir) = run_scenario(&yaml);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert_eq!(results["verdict"]["outcome"], "failed");
+    assert_eq!(
+        check(&results, "redis-down", "capability caching")["status"],
+        "fail"
+    );
+    assert!(
+        stdout.contains("FAIL") && stdout.contains("capability caching"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_halt_condition_aborts_with_exit_3_after_rolling_back() {
+    let yaml = r#"
+name: total-outage-halts
+target: lab
+traffic: { rate: 20/s, warmup: 3s, duration: 60s, timeout: 5s, mix: { chat: 100 } }
+timeline:
+  - name: primary-down
+    at: 2s
+    for: 50s
+    fault: { llm: primary, mode: { mode: errors, rate: 1.0, status: 503 } }
+  - name: fallback-down
+    at: 2s
+    for: 50s
+    fault: { llm: fallback, mode: { mode: errors, rate: 1.0, status: 503 } }
+halt:
+  - error_rate > 50% for 3s
+"#;
+    let (code, results, stdout, _dir) = run_scenario(yaml);
+    assert_eq!(code, Some(3), "{stdout}");
+    assert_eq!(results["status"]["state"], "aborted");
+    let reason = results["status"]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("halt"), "{reason}");
+    for fault in results["faults"].as_array().expect("faults") {
+        assert!(fault["reverted_at_s"].is_number(), "not reverted: {fault}");
+        // Aborted early: well before the planned end of the window.
+        assert!(
+            fault["reverted_at_s"].as_f64() < fault["planned_end_s"].as_f64(),
+            "{fault}"
+        );
+    }
+}
