@@ -703,6 +703,20 @@ timeline:
 }
 
 #[test]
+fn a_misspelt_required_key_is_reported_once_as_the_typo() {
+    let diagnostics = parse_err("nme: x\ntraffic: { rate: 1/s, durration: 1m }\n");
+    let messages: Vec<&str> = diagnostics.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "unknown top-level key `nme`",
+            "unknown key `durration` in `traffic`"
+        ],
+        "{diagnostics}"
+    );
+}
+
+#[test]
 fn yaml_syntax_errors_are_located() {
     let diagnostics = parse_err("name: x\ntraffic: [1, 2\nexpect: {\n");
     assert_eq!(diagnostics.len(), 1);
