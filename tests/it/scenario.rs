@@ -416,6 +416,13 @@ fn an_invalid_file_reports_every_problem_located_in_one_pass() {
             message: "`timeline[1].fault.latency` must be >= 0",
             help: None,
         },
+        // A semantic rule on an entry that decoded, next to broken ones.
+        Expected {
+            line: 21,
+            column: 26,
+            message: "the lab has no proxy `mysql`",
+            help: None,
+        },
         Expected {
             line: 24,
             column: 17,
