@@ -758,10 +758,9 @@ impl Scenario {
             .find(|expectations| expectations.phase == phase)
     }
 
-    /// The measured part of the run: from the end of the warm-up to the end
-    /// of `traffic.duration`.
-    pub fn measured(&self) -> Duration {
-        self.traffic.duration
+    /// The alert rule with this name (built-in or custom).
+    pub fn alert(&self, name: &str) -> Option<&AlertRule> {
+        self.alerts.iter().find(|alert| alert.name == name)
     }
 }
 
