@@ -142,6 +142,9 @@ pub fn check_sections(
     if clean(&["alerts", "halt"]) {
         check_rules(scenario, &mut problems);
     }
+    if clean(&["alerts", "halt", "traffic", "timeline", "recovery"]) {
+        check_rule_windows(scenario, &mut problems);
+    }
     if clean(&[
         "expect", "timeline", "alerts", "target", "traffic", "recovery",
     ]) {
@@ -418,6 +421,39 @@ fn check_rules(scenario: &Scenario, problems: &mut Problems) {
     }
 }
 
+/// A rule whose window is longer than the measured run can never hold:
+/// a halt that cannot trigger, an alert that cannot fire.
+fn check_rule_windows(scenario: &Scenario, problems: &mut Problems) {
+    let measured = crate::plan::Plan::from_scenario(scenario).measured.length();
+    let too_long = |window: Duration| window > measured;
+    let custom = scenario.alerts.iter().filter(|alert| !alert.builtin);
+    for (index, alert) in custom.enumerate() {
+        if too_long(alert.rule.window) {
+            problems.value(
+                format!("alerts[{index}].when"),
+                format!(
+                    "the window {} is longer than the measured run ({}): `{}` can never fire",
+                    format_duration(alert.rule.window),
+                    format_duration(measured),
+                    alert.name
+                ),
+            );
+        }
+    }
+    for (index, rule) in scenario.halt.iter().enumerate() {
+        if too_long(rule.window) {
+            problems.value(
+                format!("halt[{index}]"),
+                format!(
+                    "the window {} is longer than the measured run ({}): this halt can never trigger",
+                    format_duration(rule.window),
+                    format_duration(measured)
+                ),
+            );
+        }
+    }
+}
+
 /// Every phase name an expectation may use.
 fn known_phases(scenario: &Scenario) -> Vec<&str> {
     let mut phases: Vec<&str> = FIXED_PHASES.to_vec();
@@ -479,7 +515,27 @@ fn check_expectations(scenario: &Scenario, problems: &mut Problems) {
                 None,
             );
         }
-        for alert in expectations.alerts.keys() {
+        if expectations.ttft_p95.is_some() && scenario.traffic.mix.chat_stream <= 0.0 {
+            problems.key(
+                format!("{path}.ttft_p95"),
+                "`ttft_p95` measures streaming turns, and `traffic.mix` has no `chat_stream`",
+                Some("give `chat_stream` a weight, or drop `ttft_p95`".to_string()),
+            );
+        }
+        for (alert, expectation) in &expectations.alerts {
+            if let Some(rule) = scenario.alert(alert)
+                && !matches!(expectation, AlertExpectation::NotFired)
+                && rule.rule.window > plan.measured.length()
+            {
+                problems.value(
+                    format!("{path}.alerts.{alert}"),
+                    format!(
+                        "`{alert}` needs its condition to hold for {}, longer than the measured run ({}): it cannot fire",
+                        format_duration(rule.rule.window),
+                        format_duration(plan.measured.length())
+                    ),
+                );
+            }
             if !alert_names.contains(&alert.as_str()) {
                 problems.key(
                     format!("{path}.alerts.{alert}"),

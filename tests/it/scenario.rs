@@ -672,6 +672,24 @@ fn every_semantic_rule_has_a_failing_example() {
         13,
         "deadline must be longer than 0s",
     );
+    // Rules whose window is longer than the run, and expectations that
+    // cannot be measured.
+    check_appended(
+        "halt:\n  - error_rate > 5% for 1h\n",
+        12,
+        "can never trigger",
+    );
+    check_appended(
+        "expect:\n  run:\n    alerts: { p95-5s-10m: fired }\n",
+        13,
+        "cannot fire",
+    );
+    check_rule(
+        "duration: 2m",
+        "duration: 2m\n  mix: { chat: 1 }\nexpect:\n  run: { ttft_p95: < 1s }",
+        8,
+        "no `chat_stream`",
+    );
     // Reserved phase names.
     check_rule(
         "name: redis-down",
