@@ -968,3 +968,52 @@ fn schema_prints_json() {
     let schema: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
     assert_eq!(schema["title"], "gameday scenario");
 }
+
+#[test]
+fn toxic_attributes_are_normalized_to_toxiproxy_units() {
+    let text = "\
+name: toxics
+traffic: { rate: 1/s, duration: 10m }
+timeline:
+  - { name: a, at: 0, for: 1s, fault: { toxic: latency, proxy: redis, latency: 1.5s } }
+  - { name: b, at: 0s, for: 1s, fault: { toxic: slicer, proxy: redis, average_size: 64, delay: 10ms } }
+  - { name: c, at: 0s, for: 1s, fault: { toxic: bandwidth, proxy: primary, rate: 100, toxicity: 25% } }
+  - { name: d, at: 0s, for: 1s, fault: { toxic: reset_peer, proxy: fallback } }
+  - { name: e, at: 0s, for: 1s, fault: { llm: fallback, mode: hang } }
+  - { name: f, at: 0s, for: 1s, fault: { exec: 'true', revert: 'true' } }
+";
+    let scenario = scenario::parse_str("t.yaml", text).unwrap_or_else(|d| panic!("{d}"));
+    let toxic = |index: usize| match &scenario.timeline[index].fault {
+        Fault::Toxic { toxic, .. } => toxic.clone(),
+        other => panic!("a toxic, got {other:?}"),
+    };
+    let json = |toxic: &Toxic| serde_json::Value::Object(toxic.attributes.clone());
+    assert_eq!(
+        json(&toxic(0)),
+        serde_json::json!({"latency": 1500, "jitter": 0})
+    );
+    assert_eq!(
+        json(&toxic(1)),
+        serde_json::json!({"average_size": 64, "size_variation": 0, "delay": 10_000})
+    );
+    assert_eq!(json(&toxic(2)), serde_json::json!({"rate": 100}));
+    assert_eq!(toxic(2).toxicity, 0.25);
+    assert_eq!(toxic(2).stream, Stream::Downstream);
+    assert_eq!(json(&toxic(3)), serde_json::json!({"timeout": 0}));
+    assert_eq!(
+        scenario.timeline[4].fault,
+        Fault::Llm {
+            provider: LlmProvider::Fallback,
+            mode: Mode::Hang
+        }
+    );
+    assert_eq!(
+        scenario.timeline[5].fault,
+        Fault::Exec {
+            command: "true".into(),
+            revert: "true".into(),
+            timeout: seconds(30)
+        }
+    );
+    assert_eq!(scenario.timeline[0].at, Duration::ZERO);
+}
