@@ -90,7 +90,11 @@ pub fn parse_str(name: &str, text: &str) -> Result<Scenario, Diagnostics> {
     };
     let map = tree::SourceMap::of(&root);
     let clean = decoded.clean;
-    let problems = validate::check_sections(&scenario, &|section| clean.contains(section));
+    let problems = validate::check_sections(
+        &scenario,
+        &|section| clean.contains(section),
+        &clean.timeline_indices,
+    );
     diagnostics.0.extend(problems.into_iter().map(|problem| {
         let position = match problem.site {
             validate::Site::Key => map.key(&problem.path),

@@ -301,7 +301,7 @@ impl fmt::Display for Fault {
             Fault::Toxic { proxy, toxic } => {
                 write!(f, "toxic {} on proxy {proxy}", toxic.kind)?;
                 for (key, value) in &toxic.attributes {
-                    write!(f, " {key}={value}")?;
+                    write!(f, " {key}={value}{}", toxic.kind.unit_of(key))?;
                 }
                 write!(f, " ({}", toxic.stream)?;
                 if toxic.toxicity < 1.0 {
@@ -369,6 +369,17 @@ impl ToxicKind {
         ToxicKind::Slicer,
         ToxicKind::LimitData,
     ];
+
+    /// The unit of one of the type's attributes, as Toxiproxy reads it:
+    /// `ms` for times (`us` for the slicer's `delay`), `KB/s`, or bytes.
+    pub fn unit_of(self, attribute: &str) -> &'static str {
+        match (self, attribute) {
+            (ToxicKind::Slicer, "delay") => "us",
+            (ToxicKind::Bandwidth, "rate") => "KB/s",
+            (_, "average_size" | "size_variation" | "bytes") => "B",
+            _ => "ms",
+        }
+    }
 
     /// The Toxiproxy type name.
     pub fn name(self) -> &'static str {
@@ -747,10 +758,9 @@ impl Scenario {
             .find(|expectations| expectations.phase == phase)
     }
 
-    /// The measured part of the run: from the end of the warm-up to the end
-    /// of `traffic.duration`.
-    pub fn measured(&self) -> Duration {
-        self.traffic.duration
+    /// The alert rule with this name (built-in or custom).
+    pub fn alert(&self, name: &str) -> Option<&AlertRule> {
+        self.alerts.iter().find(|alert| alert.name == name)
     }
 }
 

@@ -93,7 +93,8 @@ impl Problems {
 
 /// Every semantic problem of a scenario.
 pub fn check(scenario: &Scenario) -> Vec<Problem> {
-    check_sections(scenario, &|_| true)
+    let file_indices: Vec<usize> = (0..scenario.timeline.len()).collect();
+    check_sections(scenario, &|_| true, &file_indices)
 }
 
 /// The problems found by the rules whose inputs are trustworthy:
@@ -101,8 +102,15 @@ pub fn check(scenario: &Scenario) -> Vec<Problem> {
 /// `timeline`, ...) decoded without problems. The decoder substitutes
 /// placeholders for broken sections so that one pass can still check the
 /// rest; a rule that reads a placeholder would report nonsense, so it is
-/// skipped.
-pub fn check_sections(scenario: &Scenario, is_clean: &dyn Fn(&str) -> bool) -> Vec<Problem> {
+/// skipped. The timeline and the expectations may be partial (their broken
+/// entries left out); `timeline_indices[i]` is the file index of
+/// `scenario.timeline[i]`, so problems point at the right entry.
+pub fn check_sections(
+    scenario: &Scenario,
+    is_clean: &dyn Fn(&str) -> bool,
+    timeline_indices: &[usize],
+) -> Vec<Problem> {
+    let file_index = |index: usize| timeline_indices.get(index).copied().unwrap_or(index);
     let clean = |sections: &[&str]| sections.iter().all(|section| is_clean(section));
     let mut problems = Problems::default();
     if clean(&["name"]) && scenario.name.trim().is_empty() {
@@ -126,14 +134,16 @@ pub fn check_sections(scenario: &Scenario, is_clean: &dyn Fn(&str) -> bool) -> V
     if clean(&["traffic"]) {
         check_traffic(scenario, &mut problems);
     }
-    if clean(&["timeline", "traffic"]) {
-        check_timeline(scenario, &mut problems);
-    }
-    if clean(&["timeline", "target", "toxiproxy"]) {
-        check_faults(scenario, &mut problems);
+    // Per-entry rules hold for the entries that decoded, whatever the others.
+    check_timeline(scenario, clean(&["traffic"]), &file_index, &mut problems);
+    if clean(&["target", "toxiproxy"]) {
+        check_faults(scenario, &file_index, &mut problems);
     }
     if clean(&["alerts", "halt"]) {
         check_rules(scenario, &mut problems);
+    }
+    if clean(&["alerts", "halt", "traffic", "timeline", "recovery"]) {
+        check_rule_windows(scenario, &mut problems);
     }
     if clean(&[
         "expect", "timeline", "alerts", "target", "traffic", "recovery",
@@ -243,11 +253,16 @@ fn check_traffic(scenario: &Scenario, problems: &mut Problems) {
     }
 }
 
-fn check_timeline(scenario: &Scenario, problems: &mut Problems) {
+fn check_timeline(
+    scenario: &Scenario,
+    traffic_is_clean: bool,
+    file_index: &dyn Fn(usize) -> usize,
+    problems: &mut Problems,
+) {
     let run_end = scenario.traffic.duration;
     let mut names = HashSet::new();
     for (index, entry) in scenario.timeline.iter().enumerate() {
-        let path = format!("timeline[{index}]");
+        let path = format!("timeline[{}]", file_index(index));
         if entry.name.trim().is_empty() {
             problems.value(format!("{path}.name"), "a timeline entry needs a name");
         } else if FIXED_PHASES.contains(&entry.name.as_str()) {
@@ -268,7 +283,7 @@ fn check_timeline(scenario: &Scenario, problems: &mut Problems) {
             );
         }
         problems.positive(&format!("{path}.for"), entry.duration);
-        if entry.end() > run_end {
+        if traffic_is_clean && entry.end() > run_end {
             problems.value_with_help(
                 format!("{path}.for"),
                 format!(
@@ -283,9 +298,9 @@ fn check_timeline(scenario: &Scenario, problems: &mut Problems) {
     }
 }
 
-fn check_faults(scenario: &Scenario, problems: &mut Problems) {
+fn check_faults(scenario: &Scenario, file_index: &dyn Fn(usize) -> usize, problems: &mut Problems) {
     for (index, entry) in scenario.timeline.iter().enumerate() {
-        let path = format!("timeline[{index}].fault");
+        let path = format!("timeline[{}].fault", file_index(index));
         match (&entry.fault, &scenario.target) {
             (Fault::Toxic { proxy, .. } | Fault::ProxyDown { proxy }, target) => {
                 let key = if matches!(entry.fault, Fault::Toxic { .. }) {
@@ -406,6 +421,39 @@ fn check_rules(scenario: &Scenario, problems: &mut Problems) {
     }
 }
 
+/// A rule whose window is longer than the measured run can never hold:
+/// a halt that cannot trigger, an alert that cannot fire.
+fn check_rule_windows(scenario: &Scenario, problems: &mut Problems) {
+    let measured = crate::plan::Plan::from_scenario(scenario).measured.length();
+    let too_long = |window: Duration| window > measured;
+    let custom = scenario.alerts.iter().filter(|alert| !alert.builtin);
+    for (index, alert) in custom.enumerate() {
+        if too_long(alert.rule.window) {
+            problems.value(
+                format!("alerts[{index}].when"),
+                format!(
+                    "the window {} is longer than the measured run ({}): `{}` can never fire",
+                    format_duration(alert.rule.window),
+                    format_duration(measured),
+                    alert.name
+                ),
+            );
+        }
+    }
+    for (index, rule) in scenario.halt.iter().enumerate() {
+        if too_long(rule.window) {
+            problems.value(
+                format!("halt[{index}]"),
+                format!(
+                    "the window {} is longer than the measured run ({}): this halt can never trigger",
+                    format_duration(rule.window),
+                    format_duration(measured)
+                ),
+            );
+        }
+    }
+}
+
 /// Every phase name an expectation may use.
 fn known_phases(scenario: &Scenario) -> Vec<&str> {
     let mut phases: Vec<&str> = FIXED_PHASES.to_vec();
@@ -467,7 +515,27 @@ fn check_expectations(scenario: &Scenario, problems: &mut Problems) {
                 None,
             );
         }
-        for alert in expectations.alerts.keys() {
+        if expectations.ttft_p95.is_some() && scenario.traffic.mix.chat_stream <= 0.0 {
+            problems.key(
+                format!("{path}.ttft_p95"),
+                "`ttft_p95` measures streaming turns, and `traffic.mix` has no `chat_stream`",
+                Some("give `chat_stream` a weight, or drop `ttft_p95`".to_string()),
+            );
+        }
+        for (alert, expectation) in &expectations.alerts {
+            if let Some(rule) = scenario.alert(alert)
+                && !matches!(expectation, AlertExpectation::NotFired)
+                && rule.rule.window > plan.measured.length()
+            {
+                problems.value(
+                    format!("{path}.alerts.{alert}"),
+                    format!(
+                        "`{alert}` needs its condition to hold for {}, longer than the measured run ({}): it cannot fire",
+                        format_duration(rule.rule.window),
+                        format_duration(plan.measured.length())
+                    ),
+                );
+            }
             if !alert_names.contains(&alert.as_str()) {
                 problems.key(
                     format!("{path}.alerts.{alert}"),

@@ -416,6 +416,13 @@ fn an_invalid_file_reports_every_problem_located_in_one_pass() {
             message: "`timeline[1].fault.latency` must be >= 0",
             help: None,
         },
+        // A semantic rule on an entry that decoded, next to broken ones.
+        Expected {
+            line: 21,
+            column: 26,
+            message: "the lab has no proxy `mysql`",
+            help: None,
+        },
         Expected {
             line: 24,
             column: 17,
@@ -665,6 +672,24 @@ fn every_semantic_rule_has_a_failing_example() {
         13,
         "deadline must be longer than 0s",
     );
+    // Rules whose window is longer than the run, and expectations that
+    // cannot be measured.
+    check_appended(
+        "halt:\n  - error_rate > 5% for 1h\n",
+        12,
+        "can never trigger",
+    );
+    check_appended(
+        "expect:\n  run:\n    alerts: { p95-5s-10m: fired }\n",
+        13,
+        "cannot fire",
+    );
+    check_rule(
+        "duration: 2m",
+        "duration: 2m\n  mix: { chat: 1 }\nexpect:\n  run: { ttft_p95: < 1s }",
+        8,
+        "no `chat_stream`",
+    );
     // Reserved phase names.
     check_rule(
         "name: redis-down",
@@ -700,6 +725,20 @@ timeline:
             "line {line}: {message}\n{diagnostics}"
         );
     }
+}
+
+#[test]
+fn a_misspelt_required_key_is_reported_once_as_the_typo() {
+    let diagnostics = parse_err("nme: x\ntraffic: { rate: 1/s, durration: 1m }\n");
+    let messages: Vec<&str> = diagnostics.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "unknown top-level key `nme`",
+            "unknown key `durration` in `traffic`"
+        ],
+        "{diagnostics}"
+    );
 }
 
 #[test]
@@ -928,4 +967,53 @@ fn schema_prints_json() {
     assert_eq!(code, 0);
     let schema: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
     assert_eq!(schema["title"], "gameday scenario");
+}
+
+#[test]
+fn toxic_attributes_are_normalized_to_toxiproxy_units() {
+    let text = "\
+name: toxics
+traffic: { rate: 1/s, duration: 10m }
+timeline:
+  - { name: a, at: 0, for: 1s, fault: { toxic: latency, proxy: redis, latency: 1.5s } }
+  - { name: b, at: 0s, for: 1s, fault: { toxic: slicer, proxy: redis, average_size: 64, delay: 10ms } }
+  - { name: c, at: 0s, for: 1s, fault: { toxic: bandwidth, proxy: primary, rate: 100, toxicity: 25% } }
+  - { name: d, at: 0s, for: 1s, fault: { toxic: reset_peer, proxy: fallback } }
+  - { name: e, at: 0s, for: 1s, fault: { llm: fallback, mode: hang } }
+  - { name: f, at: 0s, for: 1s, fault: { exec: 'true', revert: 'true' } }
+";
+    let scenario = scenario::parse_str("t.yaml", text).unwrap_or_else(|d| panic!("{d}"));
+    let toxic = |index: usize| match &scenario.timeline[index].fault {
+        Fault::Toxic { toxic, .. } => toxic.clone(),
+        other => panic!("a toxic, got {other:?}"),
+    };
+    let json = |toxic: &Toxic| serde_json::Value::Object(toxic.attributes.clone());
+    assert_eq!(
+        json(&toxic(0)),
+        serde_json::json!({"latency": 1500, "jitter": 0})
+    );
+    assert_eq!(
+        json(&toxic(1)),
+        serde_json::json!({"average_size": 64, "size_variation": 0, "delay": 10_000})
+    );
+    assert_eq!(json(&toxic(2)), serde_json::json!({"rate": 100}));
+    assert_eq!(toxic(2).toxicity, 0.25);
+    assert_eq!(toxic(2).stream, Stream::Downstream);
+    assert_eq!(json(&toxic(3)), serde_json::json!({"timeout": 0}));
+    assert_eq!(
+        scenario.timeline[4].fault,
+        Fault::Llm {
+            provider: LlmProvider::Fallback,
+            mode: Mode::Hang
+        }
+    );
+    assert_eq!(
+        scenario.timeline[5].fault,
+        Fault::Exec {
+            command: "true".into(),
+            revert: "true".into(),
+            timeout: seconds(30)
+        }
+    );
+    assert_eq!(scenario.timeline[0].at, Duration::ZERO);
 }

@@ -30,10 +30,12 @@ const PHASE_KEYS: [&str; 13] = [
     "conclusive",
 ];
 
+/// The phases whose expectations decoded, and whether all of them did;
+/// `None` when `expect` is not a mapping.
 pub(super) fn decode_expectations(
     decoder: &mut Decoder,
     node: &Node,
-) -> Option<Vec<PhaseExpectations>> {
+) -> Option<(Vec<PhaseExpectations>, bool)> {
     let entries = match &node.value {
         Value::Map(entries) => entries.as_slice(),
         Value::Null => &[],
@@ -53,7 +55,7 @@ pub(super) fn decode_expectations(
             None => ok = false,
         }
     }
-    ok.then_some(phases)
+    Some((phases, ok))
 }
 
 fn decode_phase(decoder: &mut Decoder, node: &Node, phase: &str) -> Option<PhaseExpectations> {

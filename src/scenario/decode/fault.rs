@@ -29,17 +29,26 @@ const KIND_KEYS: [&str; 7] = [
 /// How long an `exec` command (and its revert) may run by default.
 pub(crate) const DEFAULT_EXEC_TIMEOUT: Duration = Duration::from_secs(30);
 
-pub(super) fn decode_timeline(decoder: &mut Decoder, node: &Node) -> Option<Vec<TimelineEntry>> {
+/// The timeline entries that decoded, each with its index in the file, and
+/// whether all of them did; `None` when `timeline` is not a list at all.
+pub(super) fn decode_timeline(
+    decoder: &mut Decoder,
+    node: &Node,
+) -> Option<(Vec<TimelineEntry>, Vec<usize>, bool)> {
     let items = decoder.sequence(node, "timeline")?;
     let mut entries = Vec::new();
+    let mut file_indices = Vec::new();
     let mut ok = true;
     for (index, item) in items.iter().enumerate() {
         match decode_entry(decoder, item, &format!("timeline[{index}]")) {
-            Some(entry) => entries.push(entry),
+            Some(entry) => {
+                entries.push(entry);
+                file_indices.push(index);
+            }
             None => ok = false,
         }
     }
-    ok.then_some(entries)
+    Some((entries, file_indices, ok))
 }
 
 fn decode_entry(decoder: &mut Decoder, node: &Node, what: &str) -> Option<TimelineEntry> {

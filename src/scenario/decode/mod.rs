@@ -17,7 +17,7 @@ mod sections;
 
 use std::time::Duration;
 
-use super::diagnostic::{Diagnostic, Position, suggest};
+use super::diagnostic::{Diagnostic, Position, closest, suggest};
 use super::model::{Comparison, Scenario};
 use super::tree::{Node, Value};
 use super::values;
@@ -78,6 +78,7 @@ impl<'t> Decoder<'t> {
                     what: what.to_string(),
                     position: node.owner_position(),
                     entries: Vec::new(),
+                    misspelt: Vec::new(),
                 });
             }
             _ => {
@@ -89,6 +90,7 @@ impl<'t> Decoder<'t> {
             what: what.to_string(),
             position: node.owner_position(),
             entries: Vec::new(),
+            misspelt: Vec::new(),
         };
         for (key, value) in entries {
             let Value::String(name) = &key.value else {
@@ -97,9 +99,16 @@ impl<'t> Decoder<'t> {
             if known.contains(&name.as_str()) {
                 fields.entries.push((name.as_str(), key, value));
             } else {
+                if let Some(meant) = closest(name, known.iter().copied()) {
+                    fields.misspelt.push(meant.to_string());
+                }
                 self.error_with_help(
                     key.position,
-                    format!("unknown key `{name}` in `{what}`"),
+                    if what.is_empty() {
+                        format!("unknown top-level key `{name}`")
+                    } else {
+                        format!("unknown key `{name}` in `{what}`")
+                    },
                     suggest(name, known),
                 );
             }
@@ -279,6 +288,9 @@ struct Fields<'n> {
     what: String,
     position: Position,
     entries: Vec<(&'n str, &'n Node, &'n Node)>,
+    /// Known keys that an unknown key looked like: a missing one of these
+    /// was already reported as the typo, not again as missing.
+    misspelt: Vec<String>,
 }
 
 impl<'n> Fields<'n> {
@@ -293,7 +305,7 @@ impl<'n> Fields<'n> {
     /// The value of a key that must be present.
     fn required(&self, decoder: &mut Decoder, key: &str) -> Option<&'n Node> {
         let value = self.get(key);
-        if value.is_none() {
+        if value.is_none() && !self.misspelt.iter().any(|meant| meant == key) {
             match self.entries.iter().find(|(name, _, _)| *name == key) {
                 Some((_, key_node, _)) => decoder.error(
                     key_node.position,
@@ -301,7 +313,11 @@ impl<'n> Fields<'n> {
                 ),
                 None => decoder.error(
                     self.position,
-                    format!("`{}` is missing the required key `{key}`", self.what),
+                    if self.what.is_empty() {
+                        format!("the scenario is missing the required key `{key}`")
+                    } else {
+                        format!("`{}` is missing the required key `{key}`", self.what)
+                    },
                 ),
             }
         }

@@ -93,13 +93,16 @@ pub(crate) fn decode_scenario(
         Some(node) => decode_prices(decoder, node),
         None => Some(BTreeMap::new()),
     };
-    let timeline = match fields.get("timeline") {
-        Some(node) => fault::decode_timeline(decoder, node),
-        None => Some(Vec::new()),
+    // The timeline and the expectations keep their sound entries even when
+    // others are broken: validation checks those too, in the same pass.
+    let (timeline, timeline_indices, timeline_ok) = match fields.get("timeline") {
+        // Not a list: nothing decoded, and `false` marks the section broken.
+        Some(node) => fault::decode_timeline(decoder, node).unwrap_or_default(),
+        None => (Vec::new(), Vec::new(), true),
     };
-    let expect = match fields.get("expect") {
-        Some(node) => expect::decode_expectations(decoder, node),
-        None => Some(Vec::new()),
+    let (expect, expect_ok) = match fields.get("expect") {
+        Some(node) => expect::decode_expectations(decoder, node).unwrap_or((Vec::new(), false)),
+        None => (Vec::new(), true),
     };
     let alerts = match fields.get("alerts") {
         Some(node) => decode_alerts(decoder, node),
@@ -124,8 +127,9 @@ pub(crate) fn decode_scenario(
     clean.note("traffic", traffic.is_some());
     clean.note("production_rate", production_rate.is_some());
     clean.note("prices", prices.is_some());
-    clean.note("timeline", timeline.is_some());
-    clean.note("expect", expect.is_some());
+    clean.note("timeline", timeline_ok);
+    clean.note("expect", expect_ok);
+    clean.timeline_indices = timeline_indices;
     clean.note("alerts", alerts.is_some());
     clean.note("halt", halt.is_some());
     clean.note("recovery", recovery.is_some());
@@ -170,8 +174,8 @@ pub(crate) fn decode_scenario(
         traffic: traffic.unwrap_or_else(placeholder_traffic),
         production_rate: production_rate.unwrap_or_default(),
         prices: prices.unwrap_or_default(),
-        timeline: timeline.unwrap_or_default(),
-        expect: expect.unwrap_or_default(),
+        timeline,
+        expect,
         alerts: all_alerts,
         halt: halt.unwrap_or_default(),
         recovery: recovery.unwrap_or(DEFAULT_RECOVERY),
@@ -183,21 +187,26 @@ pub(crate) fn decode_scenario(
     Some((scenario, clean))
 }
 
-/// The top-level sections that decoded without a problem.
+/// The top-level sections that decoded without a problem, and where the
+/// timeline entries that did decode sit in the file.
 #[derive(Debug, Default)]
-pub(crate) struct Clean(Vec<&'static str>);
+pub(crate) struct Clean {
+    sections: Vec<&'static str>,
+    /// For each decoded timeline entry, its index in the file's list.
+    pub(crate) timeline_indices: Vec<usize>,
+}
 
 impl Clean {
     fn note(&mut self, section: &'static str, ok: bool) {
-        self.0.retain(|known| *known != section);
+        self.sections.retain(|known| *known != section);
         if ok {
-            self.0.push(section);
+            self.sections.push(section);
         }
     }
 
     /// Whether `section` decoded cleanly.
     pub(crate) fn contains(&self, section: &str) -> bool {
-        self.0.contains(&section)
+        self.sections.contains(&section)
     }
 }
 
