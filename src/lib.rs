@@ -1,46 +1,43 @@
 //! gameday: a chaos-engineering game-day runner for AI-agent platforms.
 //!
-//! The pipeline (see ARCHITECTURE.md for the full code map and invariants):
+//! The pipeline (see ARCHITECTURE.md for the full code map and invariants),
+//! each arrow a plain data hand-off:
 //!
 //! ```text
-//! scenario.yaml -> scenario -> plan -> run -> verdict -> report
+//! scenario.yaml -> scenario -> plan -> run (traffic, faults, observe) -> verdict -> report
 //! ```
 //!
-//! What exists today:
-//!
-//! - [`clock`]: time as a dependency, so time-driven logic is testable without sleeps.
-//! - [`shutdown`]: the shutdown signal every lab server takes.
-//! - [`lab`]: what gameday can stand up locally: managed Redis and PostgreSQL
-//!   processes, LLM provider simulators, the reference agent platform and the
-//!   Toxiproxy-compatible fault proxy.
-//! - [`traffic`]: the open-model traffic generator and its recorder (HDR
-//!   histograms per phase and operation, one-second buckets).
 //! - [`scenario`]: scenario files: parsing with located errors, validation, JSON Schema.
 //! - [`plan`]: a scenario resolved into absolute fault windows and phases.
+//! - [`run`]: `gameday run`: target up, preflight, timeline, rollback, journal.
+//! - [`traffic`]: the open-model traffic generator and its recorder.
+//! - [`faults`]: fault backends (Toxiproxy client, process control, LLM modes, exec).
+//! - [`observe`]: polls the target's health, capabilities and breakers.
+//! - [`verdict`]: the pure judgement of a run (error budget, confidence, checks).
+//! - [`results`]: the results.json model shared by run, verdict and report.
+//! - [`report`]: report.html, junit.xml and the runs index.
+//! - [`lab`]: what gameday stands up locally: managed Redis and PostgreSQL,
+//!   LLM provider simulators, the reference platform, the fault proxy.
+//! - [`smoke`]: a fixed end-to-end game day with no scenario file.
 //! - [`cli_validate`]: the `validate` and `schema` subcommands.
-//! - [`smoke`]: a short end-to-end game day against the built-in lab, the
-//!   stand-in for `gameday run` until the scenario runner lands.
+//! - Utilities: [`clock`], [`shutdown`], [`rng`], [`duration`], [`timestamp`].
+
+pub mod faults;
+pub mod observe;
+pub mod plan;
+pub mod report;
+pub mod results;
+pub mod run;
+pub mod scenario;
+pub mod traffic;
+pub mod verdict;
+
+pub mod cli_validate;
+pub mod lab;
+pub mod smoke;
 
 pub mod clock;
 pub mod duration;
-pub mod report;
-pub mod results;
 pub mod rng;
-pub mod run;
 pub mod shutdown;
 pub mod timestamp;
-pub mod verdict;
-
-// The pipeline, in order.
-pub mod scenario;
-
-pub mod plan;
-
-pub mod cli_validate;
-
-pub mod faults;
-
-pub mod lab;
-pub mod observe;
-pub mod smoke;
-pub mod traffic;

@@ -90,7 +90,10 @@ const PHASES: [&str; 5] = [
 /// Runs the smoke game day; returns the process exit code (0 passed, 1 a check failed).
 pub async fn run(args: Args) -> anyhow::Result<u8> {
     let binaries = Binaries::locate_or_install()?;
-    let run_id = format!("smoke-{}", run_id_timestamp());
+    let run_id = format!(
+        "smoke-{}",
+        crate::timestamp::compact(std::time::SystemTime::now())
+    );
     let started_at = crate::timestamp::now_rfc3339();
     let started = Instant::now();
     eprintln!(
@@ -427,15 +430,4 @@ fn summarize<'a>(name: &'static str, samples: impl Iterator<Item = &'a Sample>) 
         max_ms: latencies.last().copied().unwrap_or(0.0),
         by_provider,
     }
-}
-
-/// `20261129T051726Z` (UTC), for run ids that sort by time.
-fn run_id_timestamp() -> String {
-    let text = crate::timestamp::now_rfc3339();
-    // 2026-11-29T05:17:26.123Z -> 20261129T051726Z
-    let digits: String = text[..19]
-        .chars()
-        .filter(|c| *c != '-' && *c != ':')
-        .collect();
-    format!("{digits}Z")
 }

@@ -23,6 +23,16 @@ pub fn now_rfc3339() -> String {
     rfc3339(SystemTime::now())
 }
 
+/// `now` as `20261129T051726Z`: sortable, and safe in file names (run ids).
+pub fn compact(now: SystemTime) -> String {
+    let text = rfc3339(now);
+    let digits: String = text[..19]
+        .chars()
+        .filter(|c| *c != '-' && *c != ':')
+        .collect();
+    format!("{digits}Z")
+}
+
 /// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
 /// (Howard Hinnant's algorithm).
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
@@ -55,5 +65,6 @@ mod tests {
         assert_eq!(rfc3339(leap_day), "2024-02-29T12:34:56.789Z");
         let end_of_century = UNIX_EPOCH + Duration::from_secs(4_102_444_799);
         assert_eq!(rfc3339(end_of_century), "2099-12-31T23:59:59.000Z");
+        assert_eq!(compact(leap_day), "20240229T123456Z");
     }
 }

@@ -70,7 +70,11 @@ pub async fn run_scenario(
         .seed
         .or(scenario.traffic.seed)
         .unwrap_or_else(|| crate::rng::Rng::from_entropy().next_u64());
-    let run_id = format!("{}-{}", sanitize(&scenario.name), compact_timestamp());
+    let run_id = format!(
+        "{}-{}",
+        sanitize(&scenario.name),
+        crate::timestamp::compact(std::time::SystemTime::now())
+    );
     let dir = options.report_dir.join(&run_id);
     let record = initial_record(&scenario, &plan, &run_id, seed);
     let journal = Arc::new(
@@ -511,16 +515,6 @@ fn sanitize(name: &str) -> String {
     } else {
         cleaned
     }
-}
-
-/// `20261129T051726Z`.
-fn compact_timestamp() -> String {
-    let text = crate::timestamp::now_rfc3339();
-    let digits: String = text[..19]
-        .chars()
-        .filter(|c| *c != '-' && *c != ':')
-        .collect();
-    format!("{digits}Z")
 }
 
 /// Scenario files named by the arguments: files as given, folders expanded to
