@@ -37,6 +37,8 @@ struct Cli {
 enum Command {
     /// Run game days: scenario files (or folders of them), each to a verdict and a report.
     Run(gameday::run::cli::Args),
+    /// Revert what a run left behind after the runner itself died, from its fault journal.
+    Cleanup(gameday::run::cleanup::Args),
     /// Run a short end-to-end game day against the built-in lab and write its results.
     ///
     /// Starts real Redis and PostgreSQL processes, two LLM provider simulators
@@ -77,6 +79,7 @@ fn main() -> ExitCode {
     let outcome = runtime.block_on(async {
         match cli.command {
             Command::Run(args) => gameday::run::cli::run(args).await,
+            Command::Cleanup(args) => gameday::run::cleanup::run(args).await,
             Command::Smoke(args) => gameday::smoke::run(args).await,
             Command::Report(args) => gameday::report::cli::run(args).await,
             Command::Lab(args) => lab::lab_cli::run(args).await.map(|()| 0),

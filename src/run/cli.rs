@@ -38,6 +38,10 @@ pub struct Args {
     /// Print one JSON summary line per run on stdout (for CI logs).
     #[arg(long)]
     json: bool,
+    /// First revert faults an earlier, dead run left applied on the same target
+    /// (otherwise such a run refuses to start and lists them).
+    #[arg(long)]
+    cleanup_stale: bool,
 }
 
 /// Runs the subcommand; returns the exit code.
@@ -62,6 +66,7 @@ pub async fn run(args: Args) -> anyhow::Result<u8> {
         report_dir: args.report_dir.clone(),
         seed: args.seed,
         quiet: args.quiet || args.json,
+        cleanup_stale: args.cleanup_stale,
     };
     let (_trigger, signals) = crate::shutdown::Shutdown::on_signals();
     let mut worst = 0u8;

@@ -10,11 +10,13 @@
 //! Every fault is journaled before it is applied and reverted on every exit
 //! path (see [`rollback`]); results.json is rewritten as the run goes.
 
+pub mod cleanup;
 pub mod cli;
 pub mod effect;
 pub mod journal;
 pub mod progress;
 pub mod rollback;
+pub mod stale;
 pub mod target;
 
 use std::path::{Path, PathBuf};
@@ -45,6 +47,8 @@ pub struct RunOptions {
     pub seed: Option<u64>,
     /// No progress line.
     pub quiet: bool,
+    /// Revert faults left behind by an earlier, dead run on the same target before starting.
+    pub cleanup_stale: bool,
 }
 
 /// What one run produced.
@@ -65,6 +69,7 @@ pub async fn run_scenario(
     options: &RunOptions,
     signals: Shutdown,
 ) -> anyhow::Result<RunSummary> {
+    refuse_stale(&scenario, options).await?;
     let plan = Arc::new(Plan::from_scenario(&scenario));
     let seed = options
         .seed
@@ -127,6 +132,98 @@ pub async fn run_scenario(
         lab.stop().await;
     }
     finish(&scenario, &plan, &journal, options)
+}
+
+/// Refuses to start while an earlier run on the same external target left
+/// faults applied (or is still running), unless `--cleanup-stale` reverts
+/// them first. Lab targets have nothing to check: their faults die with the
+/// runner that made them.
+async fn refuse_stale(scenario: &Scenario, options: &RunOptions) -> anyhow::Result<()> {
+    let Target::External(external) = &scenario.target else {
+        return Ok(());
+    };
+    let toxiproxy = match &scenario.toxiproxy {
+        Some(crate::scenario::model::Toxiproxy::Url(url)) => Some(url.trim_end_matches('/')),
+        _ => None,
+    };
+    let mut stale = Vec::new();
+    for (dir, pending) in stale::scan(&options.report_dir)? {
+        let run_target = std::fs::read(dir.join("results.json"))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok());
+        let same_url = run_target
+            .as_ref()
+            .and_then(|r| r["target"]["url"].as_str())
+            .is_some_and(|url| url.trim_end_matches('/') == external.url.trim_end_matches('/'));
+        let mine: Vec<_> = pending
+            .into_iter()
+            .filter(|p| match &p.revert {
+                crate::faults::action::RevertAction::RemoveToxic { toxiproxy: url, .. }
+                | crate::faults::action::RevertAction::EnableProxy { toxiproxy: url, .. } => {
+                    Some(url.trim_end_matches('/')) == toxiproxy
+                }
+                crate::faults::action::RevertAction::Exec { .. } => same_url,
+                _ => false,
+            })
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
+        if let Some(pid) = run_target
+            .as_ref()
+            .and_then(|r| r["environment"]["pid"].as_str())
+            .and_then(|pid| pid.parse::<u32>().ok())
+            .filter(|pid| *pid != std::process::id() && runner_alive(*pid))
+        {
+            anyhow::bail!(
+                "another gameday run (pid {pid}, {}) is injecting faults into this target right now",
+                dir.display()
+            );
+        }
+        stale.push((dir, mine));
+    }
+    if stale.is_empty() {
+        return Ok(());
+    }
+    let listing: Vec<String> = stale
+        .iter()
+        .flat_map(|(dir, pending)| {
+            pending
+                .iter()
+                .map(move |p| format!("  {}: {}", dir.display(), p.describe()))
+        })
+        .collect();
+    if !options.cleanup_stale {
+        anyhow::bail!(
+            "an earlier run left faults applied on this target; nothing was injected:\n{}\n\
+             revert them with `gameday cleanup {}` (or run again with --cleanup-stale)",
+            listing.join("\n"),
+            stale
+                .iter()
+                .map(|(dir, _)| dir.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+    }
+    for (dir, _) in &stale {
+        let cleaned = cleanup::clean(dir).await?;
+        anyhow::ensure!(
+            cleaned.failed.is_empty(),
+            "--cleanup-stale could not revert: {}",
+            cleaned.failed.join("; ")
+        );
+        for line in cleaned.reverted {
+            eprintln!("gameday: reverted stale fault {line}");
+        }
+    }
+    Ok(())
+}
+
+/// Whether `pid` is a live gameday process.
+fn runner_alive(pid: u32) -> bool {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|cmdline| String::from_utf8_lossy(&cmdline).contains("gameday"))
+        .unwrap_or(false)
 }
 
 /// Traffic, preflight, timeline, observer and halt watch; returns the final status.
@@ -428,6 +525,7 @@ fn initial_record(scenario: &Scenario, plan: &Plan, run_id: &str, seed: u64) -> 
     let mut environment = std::collections::BTreeMap::new();
     environment.insert("os".to_owned(), std::env::consts::OS.to_owned());
     environment.insert("arch".to_owned(), std::env::consts::ARCH.to_owned());
+    environment.insert("pid".to_owned(), std::process::id().to_string());
     if let Ok(cores) = std::thread::available_parallelism() {
         environment.insert("cores".to_owned(), cores.to_string());
     }

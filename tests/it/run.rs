@@ -338,3 +338,125 @@ halt:
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_sigkilled_runner_cleanup_restores_the_proxy_and_run_refuses_until_then() {
+    let lab = Lab::start(
+        &binaries(),
+        &LabOptions::default(),
+        gameday::clock::system(),
+    )
+    .await
+    .expect("lab");
+    let api_port = free_port();
+    let _proxy = Child(
+        gameday()
+            .args(["proxy", "--listen", &format!("127.0.0.1:{api_port}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start gameday proxy"),
+    );
+    let api = format!("http://127.0.0.1:{api_port}");
+    let client = Client::new(&api).expect("client");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while client.version().await.is_err() {
+        assert!(Instant::now() < deadline, "gameday proxy did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for name in ["postgres", "cache"] {
+        client
+            .create_proxy(&NewProxy::new(
+                name,
+                "127.0.0.1:0",
+                lab.postgres.addr().to_string(),
+            ))
+            .await
+            .expect("create proxy");
+    }
+    let before = client.proxies().await.expect("proxies before");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let reports = dir.path().join("reports");
+    let scenario = dir.path().join("killed.yaml");
+    std::fs::write(
+        &scenario,
+        format!(
+            r#"name: killed
+target:
+  url: {platform}
+toxiproxy: {api}
+traffic: {{ rate: 10/s, warmup: 2s, duration: 5m, timeout: 5s }}
+timeline:
+  - name: slow-db
+    at: 1s
+    for: 4m
+    fault: {{ toxic: latency, proxy: postgres, latency: 100ms }}
+  - name: cache-down
+    at: 1s
+    for: 4m
+    fault: {{ proxy_down: cache }}
+"#,
+            platform = lab.platform.url(),
+        ),
+    )
+    .expect("write scenario");
+    let mut run = Child(
+        gameday()
+            .args(["run", "--quiet", "--report-dir"])
+            .arg(&reports)
+            .arg(&scenario)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start gameday run"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let toxics = client.toxics("postgres").await.unwrap_or_default();
+        let cache = client.proxy("cache").await.expect("cache proxy");
+        if toxics.len() == 1 && !cache.enabled {
+            break;
+        }
+        assert!(Instant::now() < deadline, "faults never applied");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    run.0.kill().expect("SIGKILL the runner");
+    let _ = run.0.wait();
+    // The faults outlive the runner...
+    assert_eq!(client.toxics("postgres").await.expect("toxics").len(), 1);
+
+    // ...so a new run refuses to inject, and says what is still applied.
+    let refused = gameday()
+        .args(["run", "--quiet", "--report-dir"])
+        .arg(&reports)
+        .arg(&scenario)
+        .output()
+        .expect("second run");
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("gameday-slow-db") && stderr.contains("cache"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("gameday cleanup"), "{stderr}");
+
+    // cleanup reverts everything from the journal.
+    let cleanup = gameday()
+        .args(["cleanup", "--all", "--report-dir"])
+        .arg(&reports)
+        .output()
+        .expect("cleanup");
+    let stdout = String::from_utf8_lossy(&cleanup.stdout);
+    assert_eq!(cleanup.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("reverted"), "{stdout}");
+    let after = client.proxies().await.expect("proxies after");
+    assert_eq!(after, before, "the proxy differs from before the run");
+    // And a second cleanup finds nothing left.
+    let again = gameday()
+        .args(["cleanup", "--all", "--report-dir"])
+        .arg(&reports)
+        .output()
+        .expect("cleanup again");
+    assert!(String::from_utf8_lossy(&again.stdout).contains("nothing to clean"));
+    lab.stop().await;
+}

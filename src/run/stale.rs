@@ -1,0 +1,173 @@
+//! Faults a run left behind: read back from a run folder's `faults.jsonl`
+//! (written before every apply, see [`super::journal`]). A fault is still
+//! pending when its last event is not `reverted` — the runner died (or its
+//! revert failed) while it was in place.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::faults::action::RevertAction;
+
+/// A fault a run did not revert.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pending {
+    /// Timeline entry name.
+    pub fault: String,
+    /// How to undo it.
+    pub revert: RevertAction,
+    /// Its last journaled event (`applying`, `applied`, `revert_failed`, ...).
+    pub last_event: String,
+}
+
+impl Pending {
+    /// One line for humans: what is still applied, and where.
+    pub fn describe(&self) -> String {
+        let what = match &self.revert {
+            RevertAction::RemoveToxic {
+                toxiproxy,
+                proxy,
+                toxic,
+            } => format!("toxic {toxic} on proxy {proxy} at {toxiproxy}"),
+            RevertAction::EnableProxy { toxiproxy, proxy } => {
+                format!("proxy {proxy} disabled at {toxiproxy}")
+            }
+            RevertAction::StartService { service } => format!("managed {service} stopped"),
+            RevertAction::ThawService { service } => format!("managed {service} frozen"),
+            RevertAction::LlmMode { admin_url, .. } => {
+                format!("LLM simulator {admin_url} in a failure mode")
+            }
+            RevertAction::Exec { command, .. } => format!("exec fault, revert with `{command}`"),
+        };
+        format!("{}: {what} (last event: {})", self.fault, self.last_event)
+    }
+
+    /// Whether the fault lives outside this process's lab (a Toxiproxy
+    /// server or an exec'd command), so it outlives the runner that applied it.
+    /// Managed services and simulators die with their runner.
+    pub fn outlives_runner(&self) -> bool {
+        matches!(
+            self.revert,
+            RevertAction::RemoveToxic { .. }
+                | RevertAction::EnableProxy { .. }
+                | RevertAction::Exec { .. }
+        )
+    }
+}
+
+#[derive(Deserialize)]
+struct Line {
+    event: String,
+    fault: String,
+    revert: RevertAction,
+}
+
+/// The pending faults of one run folder (empty if it has no journal).
+pub fn pending(run_dir: &Path) -> std::io::Result<Vec<Pending>> {
+    let path = run_dir.join("faults.jsonl");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(error) => return Err(error),
+    };
+    // Keyed by fault name and revert, in first-seen order.
+    let mut order: Vec<(String, String)> = Vec::new();
+    let mut state: BTreeMap<(String, String), Pending> = BTreeMap::new();
+    for line in text.lines() {
+        // A torn last line (the runner died mid-write) is skipped.
+        let Ok(line) = serde_json::from_str::<Line>(line) else {
+            continue;
+        };
+        let key = (
+            line.fault.clone(),
+            serde_json::to_string(&line.revert).unwrap_or_default(),
+        );
+        if !state.contains_key(&key) {
+            order.push(key.clone());
+        }
+        state.insert(
+            key,
+            Pending {
+                fault: line.fault,
+                revert: line.revert,
+                last_event: line.event,
+            },
+        );
+    }
+    Ok(order
+        .into_iter()
+        .filter_map(|key| state.remove(&key))
+        .filter(|p| p.last_event != "reverted")
+        .collect())
+}
+
+/// Run folders under `report_dir` with pending faults, oldest first.
+pub fn scan(report_dir: &Path) -> std::io::Result<Vec<(PathBuf, Vec<Pending>)>> {
+    let entries = match std::fs::read_dir(report_dir) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(error) => return Err(error),
+    };
+    let mut dirs: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.join("faults.jsonl").is_file())
+        .collect();
+    dirs.sort();
+    let mut found = Vec::new();
+    for dir in dirs {
+        let pending = pending(&dir)?;
+        if !pending.is_empty() {
+            found.push((dir, pending));
+        }
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, lines: &[&str]) {
+        std::fs::write(dir.join("faults.jsonl"), lines.join("\n")).unwrap();
+    }
+
+    const TOXIC: &str = r#"{"revert":"remove_toxic","toxiproxy":"http://t:8474","proxy":"db","toxic":"gameday-slow"}"#;
+
+    #[test]
+    fn a_fault_applied_and_not_reverted_is_pending() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            &[
+                &format!(r#"{{"event":"applying","fault":"slow","revert":{TOXIC},"t":1.0}}"#),
+                &format!(r#"{{"event":"applied","fault":"slow","revert":{TOXIC},"t":1.1}}"#),
+                r#"{"event":"reverted","fault":"x","revert":{"revert":"exec","com"#, // torn line
+            ],
+        );
+        let pending = pending(dir.path()).unwrap();
+        assert_eq!(pending.len(), 1);
+        assert_eq!(pending[0].last_event, "applied");
+        assert!(pending[0].outlives_runner());
+        assert!(
+            pending[0]
+                .describe()
+                .contains("toxic gameday-slow on proxy db")
+        );
+    }
+
+    #[test]
+    fn a_reverted_fault_is_not_pending() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            &[
+                &format!(r#"{{"event":"applying","fault":"slow","revert":{TOXIC},"t":1.0}}"#),
+                &format!(r#"{{"event":"reverted","fault":"slow","revert":{TOXIC},"t":9.0}}"#),
+            ],
+        );
+        assert!(pending(dir.path()).unwrap().is_empty());
+        assert!(scan(dir.path().parent().unwrap()).is_ok());
+    }
+}
