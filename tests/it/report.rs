@@ -485,6 +485,23 @@ async fn report_opens_in_headless_chromium_without_errors_or_network() {
     else {
         unreachable!()
     };
+    // Printing lays the report out over several pages rather than one clipped page.
+    let pdf = dir.path().join("report.pdf");
+    let profile = tempfile::tempdir().expect("profile dir");
+    let extra = [
+        "--no-pdf-header-footer".to_string(),
+        format!("--print-to-pdf={}", pdf.display()),
+    ];
+    chromium(&binary, profile.path(), &extra, &report).await;
+    let pdf = std::fs::read(&pdf).expect("pdf written");
+    let pages = String::from_utf8_lossy(&pdf)
+        .matches("/Type /Page")
+        .count()
+        .saturating_sub(1);
+    assert!(
+        pdf.starts_with(b"%PDF") && pages >= 2,
+        "{pages} printed pages"
+    );
     assert_eq!(dark_size, (1280, 2000));
     assert!(
         dark_bytes > 10 * blank_bytes,
