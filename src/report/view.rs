@@ -148,6 +148,12 @@ pub struct BudgetBar {
     pub high_x: f64,
     /// Label at the right end (scale maximum).
     pub scale_label: String,
+    /// `text-anchor` of the allowed label, so it stays inside the bar's box.
+    pub allowed_anchor: String,
+    /// Whether the `0%` label has room beside the allowed label.
+    pub show_zero_label: bool,
+    /// Whether there is anything to draw (no requests, no bar).
+    pub drawn: bool,
 }
 
 /// One phase's share of the budget.
@@ -483,7 +489,9 @@ fn headline(results: &Results) -> String {
     let inconclusive = count_status(verdict, CheckStatus::Inconclusive);
     let total = verdict.checks.len();
     let mut parts = Vec::new();
-    if failed > 0 {
+    if total == 0 {
+        parts.push("no check was evaluated".to_string());
+    } else if failed > 0 {
         parts.push(format!("{failed} of {total} checks failed"));
     } else if inconclusive > 0 {
         parts.push(format!(
@@ -588,6 +596,14 @@ fn budget(verdict: &Verdict) -> BudgetView {
             low_x: at(budget.confidence.low),
             high_x: at(budget.confidence.high),
             scale_label: format::percent(scale),
+            allowed_anchor: match at(budget.allowed) {
+                x if x < 90.0 => "start",
+                x if x > 910.0 => "end",
+                _ => "middle",
+            }
+            .to_string(),
+            show_zero_label: at(budget.allowed) >= 90.0,
+            drawn: budget.requests > 0,
         },
         monthly_budget: format!("{} min", format::number(budget.monthly_budget_minutes, 1)),
         monthly_spent: match budget.monthly_minutes_spent {
