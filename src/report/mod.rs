@@ -130,7 +130,43 @@ pub fn read_results(path: &Path) -> Result<Results, ReportError> {
         }
         Some(_) => {}
     }
-    serde_json::from_slice(&bytes).map_err(|error| parse_error(error.to_string()))
+    let results: Results =
+        serde_json::from_slice(&bytes).map_err(|error| parse_error(error.to_string()))?;
+    check_counts(&results).map_err(parse_error)?;
+    Ok(results)
+}
+
+/// Outcome counts must add up without overflowing (`OutcomeCounts::total`
+/// adds them); a file that says otherwise was not written by a run.
+fn check_counts(results: &Results) -> Result<(), String> {
+    use crate::results::OutcomeCounts;
+    fn fits(counts: &OutcomeCounts) -> bool {
+        [
+            counts.degraded_ok,
+            counts.http_error,
+            counts.timeout,
+            counts.connection_error,
+        ]
+        .into_iter()
+        .try_fold(counts.ok, u64::checked_add)
+        .is_some()
+    }
+    let traffic = &results.record.traffic;
+    let buckets = traffic
+        .seconds
+        .iter()
+        .map(|bucket| (bucket.t.to_string(), &bucket.outcomes));
+    let phases = traffic.phases.iter().flat_map(|phase| {
+        std::iter::once((phase.name.clone(), &phase.outcomes)).chain(phase.operations.iter().map(
+            move |(operation, stats)| (format!("{} {operation}", phase.name), &stats.outcomes),
+        ))
+    });
+    match buckets.chain(phases).find(|(_, counts)| !fits(counts)) {
+        Some((place, _)) => Err(format!(
+            "the outcome counts of {place} add up to more than 2^64 requests"
+        )),
+        None => Ok(()),
+    }
 }
 
 /// The HTML report, compared with the previous run beside `run_dir` if any.

@@ -767,6 +767,19 @@ fn gameday_report_renders_past_runs_and_refuses_bad_files() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("upgrade gameday"));
 
+    let mut overflowing = load("failed");
+    overflowing.record.traffic.seconds[3].outcomes.ok = u64::MAX;
+    overflowing.record.traffic.seconds[3].outcomes.http_error = 2;
+    let overflowing_path = reports.path().join("overflowing.json");
+    std::fs::write(
+        &overflowing_path,
+        serde_json::to_vec(&overflowing).expect("json"),
+    )
+    .expect("write");
+    let output = run(&[overflowing_path.as_os_str()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("add up to more than 2^64"));
+
     let output = run(&[reports.path().join("missing.json").as_os_str()]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("cannot read"));
