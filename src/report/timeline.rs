@@ -561,7 +561,15 @@ fn provider_chart(groups: &[Group], axis: &TimeAxis) -> Chart {
     providers.sort();
     let answered: Vec<(&Group, u64)> = groups
         .iter()
-        .map(|group| (group, group.providers.iter().map(|(_, n)| *n).sum::<u64>()))
+        .map(|group| {
+            (
+                group,
+                group
+                    .providers
+                    .iter()
+                    .fold(0u64, |sum, (_, n)| sum.saturating_add(*n)),
+            )
+        })
         .filter(|(_, sum)| *sum > 0)
         .collect();
     if answered.is_empty() || providers.is_empty() {

@@ -777,7 +777,10 @@ fn phase_rows(results: &Results) -> Vec<PhaseRow> {
 }
 
 fn providers(stats: &PhaseStats) -> String {
-    let total: u64 = stats.providers.values().sum();
+    let total = stats
+        .providers
+        .values()
+        .fold(0u64, |sum, n| sum.saturating_add(*n));
     if total == 0 {
         return "—".to_string();
     }
