@@ -67,9 +67,9 @@ type Broken = (String, String);
 
 /// Reads every `<dir>/*/results.json`; unreadable ones come back as errors.
 fn scan(reports_dir: &Path) -> Result<(Vec<Run>, Vec<Broken>), ReportError> {
-    let entries = std::fs::read_dir(reports_dir).map_err(|source| ReportError::Read {
+    let entries = std::fs::read_dir(reports_dir).map_err(|error| ReportError::Read {
         path: reports_dir.to_path_buf(),
-        source,
+        error,
     })?;
     let mut runs = Vec::new();
     let mut broken = Vec::new();

@@ -181,56 +181,77 @@ fn segments<'a>(
         }
     }
     let mut segments: Vec<Segment> = Vec::new();
-    // A run of brief states being gathered: (start, end, number of states).
-    let mut brief: Option<(f64, f64, usize)> = None;
-    let flush = |brief: &mut Option<(f64, f64, usize)>, segments: &mut Vec<Segment>| {
-        if let Some((start, end, states)) = brief.take() {
+    // Consecutive brief states being gathered.
+    let mut brief: Vec<(f64, f64, &str)> = Vec::new();
+    for (start, end, state) in runs {
+        let width = axis.x(end) - axis.x(start);
+        let contiguous = brief
+            .last()
+            .is_none_or(|last| (last.1 - start).abs() < 1e-9);
+        if !contiguous || width >= MIN_SEGMENT_WIDTH {
+            flush_brief(axis, &mut brief, &mut segments, &class_of);
+        }
+        if width < MIN_SEGMENT_WIDTH {
+            brief.push((start, end, state));
+        } else {
+            segments.push(segment(axis, start, end, state, &class_of));
+        }
+    }
+    flush_brief(axis, &mut brief, &mut segments, &class_of);
+    segments
+}
+
+fn segment(
+    axis: &TimeAxis,
+    start: f64,
+    end: f64,
+    state: &str,
+    class_of: &impl Fn(&str) -> String,
+) -> Segment {
+    let x = axis.x(start);
+    Segment {
+        x: round1(x),
+        width: round1((axis.x(end) - x).max(0.5)),
+        class: class_of(state),
+        title: format::clean_truncated(
+            &format!(
+                "{} from {} to {}",
+                state,
+                format::offset(start),
+                format::offset(end)
+            ),
+            200,
+        ),
+    }
+}
+
+/// One brief state is drawn as itself (at least a hairline wide); several
+/// in a row become one `flapping` segment.
+fn flush_brief(
+    axis: &TimeAxis,
+    brief: &mut Vec<(f64, f64, &str)>,
+    segments: &mut Vec<Segment>,
+    class_of: &impl Fn(&str) -> String,
+) {
+    match brief[..] {
+        [] => {}
+        [(start, end, state)] => segments.push(segment(axis, start, end, state, class_of)),
+        [(start, ..), .., (_, end, _)] => {
             let x = axis.x(start);
             segments.push(Segment {
                 x: round1(x),
                 width: round1((axis.x(end) - x).max(0.5)),
                 class: "flapping".to_string(),
                 title: format!(
-                    "flapping: {states} states from {} to {}",
+                    "flapping: {} states from {} to {}",
+                    brief.len(),
                     format::offset(start),
                     format::offset(end)
                 ),
             });
         }
-    };
-    for (start, end, state) in runs {
-        let x = axis.x(start);
-        let width = axis.x(end) - x;
-        if width < MIN_SEGMENT_WIDTH {
-            brief = match brief {
-                Some((first, last, states)) if (last - start).abs() < 1e-9 => {
-                    Some((first, end, states + 1))
-                }
-                other => {
-                    flush(&mut other.clone(), &mut segments);
-                    Some((start, end, 1))
-                }
-            };
-            continue;
-        }
-        flush(&mut brief, &mut segments);
-        segments.push(Segment {
-            x: round1(x),
-            width: round1(width),
-            class: class_of(state),
-            title: format::clean_truncated(
-                &format!(
-                    "{} from {} to {}",
-                    state,
-                    format::offset(start),
-                    format::offset(end)
-                ),
-                200,
-            ),
-        });
     }
-    flush(&mut brief, &mut segments);
-    segments
+    brief.clear();
 }
 
 /// Marks for the checks about `lane` (`capability caching`, `breaker primary`;

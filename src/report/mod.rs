@@ -28,12 +28,12 @@ use crate::results::{Results, SCHEMA_VERSION};
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     /// A file could not be read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}: {error}")]
     Read {
         /// The file.
         path: PathBuf,
-        /// Why.
-        source: std::io::Error,
+        /// Why (part of the message, not a separate cause, so it prints once).
+        error: std::io::Error,
     },
     /// A file is not a results.json this version understands.
     #[error("{path} is not a gameday results file: {reason}")]
@@ -44,12 +44,12 @@ pub enum ReportError {
         reason: String,
     },
     /// A file could not be written.
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}: {error}")]
     Write {
         /// The file.
         path: PathBuf,
-        /// Why.
-        source: std::io::Error,
+        /// Why (part of the message, not a separate cause, so it prints once).
+        error: std::io::Error,
     },
     /// A template failed to render (a bug in gameday, not in the input).
     #[error("cannot render {template}: {message}")]
@@ -88,9 +88,9 @@ pub fn render_junit(results: &Results) -> Result<String, ReportError> {
 /// The report compares against the previous run of the same scenario when
 /// one sits beside `run_dir`.
 pub fn write_run_reports(results: &Results, run_dir: &Path) -> Result<(), ReportError> {
-    std::fs::create_dir_all(run_dir).map_err(|source| ReportError::Write {
+    std::fs::create_dir_all(run_dir).map_err(|error| ReportError::Write {
         path: run_dir.to_path_buf(),
-        source,
+        error,
     })?;
     let html = render_html_beside(results, run_dir)?;
     write_atomically(&run_dir.join("report.html"), html.as_bytes())?;
@@ -105,9 +105,9 @@ pub fn write_index(reports_dir: &Path) -> Result<PathBuf, ReportError> {
 
 /// Reads and checks a results.json.
 pub fn read_results(path: &Path) -> Result<Results, ReportError> {
-    let bytes = std::fs::read(path).map_err(|source| ReportError::Read {
+    let bytes = std::fs::read(path).map_err(|error| ReportError::Read {
         path: path.to_path_buf(),
-        source,
+        error,
     })?;
     let parse_error = |reason: String| ReportError::Parse {
         path: path.to_path_buf(),
@@ -130,7 +130,43 @@ pub fn read_results(path: &Path) -> Result<Results, ReportError> {
         }
         Some(_) => {}
     }
-    serde_json::from_slice(&bytes).map_err(|error| parse_error(error.to_string()))
+    let results: Results =
+        serde_json::from_slice(&bytes).map_err(|error| parse_error(error.to_string()))?;
+    check_counts(&results).map_err(parse_error)?;
+    Ok(results)
+}
+
+/// Outcome counts must add up without overflowing (`OutcomeCounts::total`
+/// adds them); a file that says otherwise was not written by a run.
+fn check_counts(results: &Results) -> Result<(), String> {
+    use crate::results::OutcomeCounts;
+    fn fits(counts: &OutcomeCounts) -> bool {
+        [
+            counts.degraded_ok,
+            counts.http_error,
+            counts.timeout,
+            counts.connection_error,
+        ]
+        .into_iter()
+        .try_fold(counts.ok, u64::checked_add)
+        .is_some()
+    }
+    let traffic = &results.record.traffic;
+    let buckets = traffic
+        .seconds
+        .iter()
+        .map(|bucket| (bucket.t.to_string(), &bucket.outcomes));
+    let phases = traffic.phases.iter().flat_map(|phase| {
+        std::iter::once((phase.name.clone(), &phase.outcomes)).chain(phase.operations.iter().map(
+            move |(operation, stats)| (format!("{} {operation}", phase.name), &stats.outcomes),
+        ))
+    });
+    match buckets.chain(phases).find(|(_, counts)| !fits(counts)) {
+        Some((place, _)) => Err(format!(
+            "the outcome counts of {place} add up to more than 2^64 requests"
+        )),
+        None => Ok(()),
+    }
 }
 
 /// The HTML report, compared with the previous run beside `run_dir` if any.
@@ -144,9 +180,9 @@ fn render_html_beside(results: &Results, run_dir: &Path) -> Result<String, Repor
 /// Writes through a temporary file and a rename, so a reader (a CI
 /// artifact upload, a browser) never sees half a report.
 fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), ReportError> {
-    let write_error = |source| ReportError::Write {
+    let write_error = |error| ReportError::Write {
         path: path.to_path_buf(),
-        source,
+        error,
     };
     let file_name = path
         .file_name()

@@ -175,6 +175,8 @@ pub struct Timeline {
     pub charts: Vec<Chart>,
     /// Seconds per point after downsampling (1 = every second shown).
     pub seconds_per_point: usize,
+    /// Whether any fault window is shaded (for the legend).
+    pub has_faults: bool,
 }
 
 /// Builds the timeline section from the per-second buckets.
@@ -190,12 +192,14 @@ pub fn build(results: &Results, axis: &TimeAxis) -> Timeline {
         latency_chart(&groups, axis),
         provider_chart(&groups, axis),
     ];
+    let windows = windows(results, axis);
     Timeline {
         width: WIDTH,
         left: LEFT,
         right: WIDTH - RIGHT,
         x_ticks: axis.ticks(),
-        windows: windows(results, axis),
+        has_faults: windows.iter().any(|window| window.class != "warmup"),
+        windows,
         charts,
         seconds_per_point: group_size,
     }
@@ -557,7 +561,15 @@ fn provider_chart(groups: &[Group], axis: &TimeAxis) -> Chart {
     providers.sort();
     let answered: Vec<(&Group, u64)> = groups
         .iter()
-        .map(|group| (group, group.providers.iter().map(|(_, n)| *n).sum::<u64>()))
+        .map(|group| {
+            (
+                group,
+                group
+                    .providers
+                    .iter()
+                    .fold(0u64, |sum, (_, n)| sum.saturating_add(*n)),
+            )
+        })
         .filter(|(_, sum)| *sum > 0)
         .collect();
     if answered.is_empty() || providers.is_empty() {

@@ -485,6 +485,23 @@ async fn report_opens_in_headless_chromium_without_errors_or_network() {
     else {
         unreachable!()
     };
+    // Printing lays the report out over several pages rather than one clipped page.
+    let pdf = dir.path().join("report.pdf");
+    let profile = tempfile::tempdir().expect("profile dir");
+    let extra = [
+        "--no-pdf-header-footer".to_string(),
+        format!("--print-to-pdf={}", pdf.display()),
+    ];
+    chromium(&binary, profile.path(), &extra, &report).await;
+    let pdf = std::fs::read(&pdf).expect("pdf written");
+    let pages = String::from_utf8_lossy(&pdf)
+        .matches("/Type /Page")
+        .count()
+        .saturating_sub(1);
+    assert!(
+        pdf.starts_with(b"%PDF") && pages >= 2,
+        "{pages} printed pages"
+    );
     assert_eq!(dark_size, (1280, 2000));
     assert!(
         dark_bytes > 10 * blank_bytes,
@@ -749,6 +766,19 @@ fn gameday_report_renders_past_runs_and_refuses_bad_files() {
     let output = run(&[newer.as_os_str()]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("upgrade gameday"));
+
+    let mut overflowing = load("failed");
+    overflowing.record.traffic.seconds[3].outcomes.ok = u64::MAX;
+    overflowing.record.traffic.seconds[3].outcomes.http_error = 2;
+    let overflowing_path = reports.path().join("overflowing.json");
+    std::fs::write(
+        &overflowing_path,
+        serde_json::to_vec(&overflowing).expect("json"),
+    )
+    .expect("write");
+    let output = run(&[overflowing_path.as_os_str()]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("add up to more than 2^64"));
 
     let output = run(&[reports.path().join("missing.json").as_os_str()]);
     assert_eq!(output.status.code(), Some(2));
