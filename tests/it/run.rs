@@ -460,3 +460,78 @@ timeline:
     assert!(String::from_utf8_lossy(&again.stdout).contains("nothing to clean"));
     lab.stop().await;
 }
+
+#[test]
+fn a_secret_header_value_never_reaches_results_report_or_terminal() {
+    const TOKEN: &str = "gd-SECRET-7f3a9c1e5b";
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let lab = runtime
+        .block_on(Lab::start(
+            &binaries(),
+            &LabOptions::default(),
+            gameday::clock::system(),
+        ))
+        .expect("lab");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let scenario = dir.path().join("secret.yaml");
+    std::fs::write(
+        &scenario,
+        format!(
+            r#"name: secret-header
+target:
+  url: {platform}
+  headers: {{ Authorization: "Bearer ${{GAMEDAY_TEST_TOKEN}}" }}
+traffic: {{ rate: 10/s, warmup: 2s, duration: 3s, timeout: 5s }}
+"#,
+            platform = lab.platform.url()
+        ),
+    )
+    .expect("write scenario");
+    let output = gameday()
+        .args(["run", "--report-dir"])
+        .arg(dir.path().join("reports"))
+        .arg(&scenario)
+        .env("GAMEDAY_TEST_TOKEN", TOKEN)
+        .env("RUST_LOG", "trace")
+        .output()
+        .expect("run gameday");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        !stdout.contains(TOKEN) && !stderr.contains(TOKEN),
+        "the token was printed"
+    );
+    let mut files = 0;
+    for entry in walk(&dir.path().join("reports")) {
+        let bytes = std::fs::read(&entry).expect("read output file");
+        files += 1;
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(TOKEN),
+            "the token leaked into {}",
+            entry.display()
+        );
+    }
+    assert!(
+        files >= 4,
+        "expected results, report, junit and journal; found {files} files"
+    );
+    runtime.block_on(lab.stop());
+}
+
+/// Every file under `dir`, recursively.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)
+        .expect("read dir")
+        .filter_map(Result::ok)
+    {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
