@@ -17,7 +17,7 @@ Exit codes:
   0  success: every check passed
   1  a check failed (or was inconclusive where the scenario requires conclusiveness)
   2  invalid input or setup error (bad arguments, a missing binary, a port in use)
-  3  aborted by a halt condition
+  3  aborted by a halt condition or a signal (faults are rolled back first)
 
 Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=gameday=debug) for more detail.";
 
@@ -37,19 +37,6 @@ struct Cli {
 enum Command {
     /// Run game days: scenario files (or folders of them), each to a verdict and a report.
     Run(gameday::run::cli::Args),
-    /// Revert what a run left behind after the runner itself died, from its fault journal.
-    Cleanup(gameday::run::cleanup::Args),
-    /// Run a short end-to-end game day against the built-in lab and write its results.
-    ///
-    /// Starts real Redis and PostgreSQL processes, two LLM provider simulators
-    /// and the reference platform, drives chat traffic, kills Redis, fails the
-    /// primary LLM provider, checks the platform degrades and recovers, and
-    /// writes reports/<run-id>/smoke.json.
-    Smoke(gameday::smoke::Args),
-    /// Re-render a run's report.html (and junit.xml) from its results.json, or write reports/index.html.
-    Report(gameday::report::cli::Args),
-    /// Bring up the whole built-in lab (Redis, PostgreSQL, two LLM simulators, the platform) until Ctrl-C.
-    Lab(lab::lab_cli::Args),
     /// Check scenario files: every problem of every file, with file:line:col.
     ///
     /// Exits 2 if any file is invalid, else prints "ok: N scenarios".
@@ -57,6 +44,19 @@ enum Command {
     Validate(gameday::cli_validate::ValidateArgs),
     /// Print the JSON Schema of scenario files (for editor completion and checks).
     Schema(gameday::cli_validate::SchemaArgs),
+    /// Re-render a run's report.html (and junit.xml) from its results.json, or write reports/index.html.
+    Report(gameday::report::cli::Args),
+    /// Revert what a run left behind after the runner itself died, from its fault journal.
+    Cleanup(gameday::run::cleanup::Args),
+    /// Bring up the whole built-in lab (Redis, PostgreSQL, two LLM simulators, the platform) until Ctrl-C.
+    Lab(lab::lab_cli::Args),
+    /// Run a short end-to-end game day against the built-in lab and write its results.
+    ///
+    /// Starts real Redis and PostgreSQL processes, two LLM provider simulators
+    /// and the reference platform, drives chat traffic, kills Redis, fails the
+    /// primary LLM provider, checks the platform degrades and recovers, and
+    /// writes reports/<run-id>/smoke.json.
+    Smoke(gameday::smoke::Args),
     /// Serve the reference agent platform (the system under test).
     Platform(lab::platform::cli::Args),
     /// Serve an OpenAI- and Anthropic-compatible LLM provider simulator.
