@@ -31,6 +31,88 @@ impl Drop for Child {
     }
 }
 
+/// A `gameday proxy` process with two proxies, `postgres` and `cache`, in front of the lab's PostgreSQL.
+async fn external_proxy(lab: &Lab) -> (Child, Client) {
+    let api_port = free_port();
+    let proxy = Child(
+        gameday()
+            .args(["proxy", "--listen", &format!("127.0.0.1:{api_port}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start gameday proxy"),
+    );
+    let client = Client::new(&format!("http://127.0.0.1:{api_port}")).expect("client");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while client.version().await.is_err() {
+        assert!(Instant::now() < deadline, "gameday proxy did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for name in ["postgres", "cache"] {
+        client
+            .create_proxy(&NewProxy::new(
+                name,
+                "127.0.0.1:0",
+                lab.postgres.addr().to_string(),
+            ))
+            .await
+            .expect("create proxy");
+    }
+    (proxy, client)
+}
+
+/// A long external-target scenario that puts a toxic on `postgres` and takes `cache` down.
+fn external_scenario(
+    dir: &std::path::Path,
+    name: &str,
+    lab: &Lab,
+    client: &Client,
+) -> std::path::PathBuf {
+    let path = dir.join(format!("{name}.yaml"));
+    std::fs::write(
+        &path,
+        format!(
+            r#"name: {name}
+target:
+  url: {platform}
+toxiproxy: {api}
+traffic: {{ rate: 10/s, warmup: 2s, duration: 5m, timeout: 5s }}
+timeline:
+  - name: slow-db
+    at: 1s
+    for: 4m
+    fault: {{ toxic: latency, proxy: postgres, latency: 100ms }}
+  - name: cache-down
+    at: 1s
+    for: 4m
+    fault: {{ proxy_down: cache }}
+"#,
+            platform = lab.platform.url(),
+            api = client.base_url(),
+        ),
+    )
+    .expect("write scenario");
+    path
+}
+
+/// Waits until both faults of [`external_scenario`] are in place.
+async fn wait_for_external_faults(client: &Client) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let toxics = client.toxics("postgres").await.unwrap_or_default();
+        let cache = client.proxy("cache").await.expect("cache proxy");
+        if toxics.len() == 1 && !cache.enabled {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "faults never applied: toxics {toxics:?}, cache enabled {}",
+            cache.enabled
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[test]
 fn an_invalid_scenario_is_refused_with_located_errors_and_nothing_runs() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -66,60 +148,9 @@ async fn sigint_and_sigterm_mid_fault_leave_the_external_proxy_as_it_was() {
     .await
     .expect("lab");
     for signal in [libc::SIGINT, libc::SIGTERM] {
-        let api_port = free_port();
-        let _proxy = Child(
-            gameday()
-                .args(["proxy", "--listen", &format!("127.0.0.1:{api_port}")])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("start gameday proxy"),
-        );
-        let api = format!("http://127.0.0.1:{api_port}");
-        let client = Client::new(&api).expect("client");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while client.version().await.is_err() {
-            assert!(Instant::now() < deadline, "gameday proxy did not start");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        for name in ["postgres", "cache"] {
-            client
-                .create_proxy(&NewProxy::new(
-                    name,
-                    "127.0.0.1:0",
-                    lab.postgres.addr().to_string(),
-                ))
-                .await
-                .expect("create proxy");
-        }
+        let (_proxy, client) = external_proxy(&lab).await;
         let dir = tempfile::tempdir().expect("temp dir");
-        let scenario = dir.path().join("interrupted.yaml");
-        std::fs::write(
-            &scenario,
-            format!(
-                r#"name: interrupted
-target:
-  url: {platform}
-toxiproxy: {api}
-traffic:
-  rate: 10/s
-  warmup: 2s
-  duration: 5m
-  timeout: 5s
-timeline:
-  - name: slow-db
-    at: 1s
-    for: 4m
-    fault: {{ toxic: latency, proxy: postgres, latency: 100ms }}
-  - name: cache-down
-    at: 1s
-    for: 4m
-    fault: {{ proxy_down: cache }}
-"#,
-                platform = lab.platform.url(),
-            ),
-        )
-        .expect("write scenario");
+        let scenario = external_scenario(dir.path(), "interrupted", &lab, &client);
         let mut run = Child(
             gameday()
                 .args(["run", "--quiet", "--report-dir"])
@@ -130,21 +161,7 @@ timeline:
                 .spawn()
                 .expect("start gameday run"),
         );
-        // Wait until both faults are in place.
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let toxics = client.toxics("postgres").await.unwrap_or_default();
-            let cache = client.proxy("cache").await.expect("cache proxy");
-            if toxics.len() == 1 && !cache.enabled {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "faults never applied: toxics {toxics:?}, cache enabled {}",
-                cache.enabled
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        wait_for_external_faults(&client).await;
         // SAFETY: kill has no memory-safety preconditions.
         unsafe { libc::kill(run.0.id() as i32, signal) };
         let status = wait_for_exit(&mut run.0, Duration::from_secs(60));
@@ -348,58 +365,11 @@ async fn after_a_sigkilled_runner_cleanup_restores_the_proxy_and_run_refuses_unt
     )
     .await
     .expect("lab");
-    let api_port = free_port();
-    let _proxy = Child(
-        gameday()
-            .args(["proxy", "--listen", &format!("127.0.0.1:{api_port}")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start gameday proxy"),
-    );
-    let api = format!("http://127.0.0.1:{api_port}");
-    let client = Client::new(&api).expect("client");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while client.version().await.is_err() {
-        assert!(Instant::now() < deadline, "gameday proxy did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    for name in ["postgres", "cache"] {
-        client
-            .create_proxy(&NewProxy::new(
-                name,
-                "127.0.0.1:0",
-                lab.postgres.addr().to_string(),
-            ))
-            .await
-            .expect("create proxy");
-    }
+    let (_proxy, client) = external_proxy(&lab).await;
     let before = client.proxies().await.expect("proxies before");
     let dir = tempfile::tempdir().expect("temp dir");
     let reports = dir.path().join("reports");
-    let scenario = dir.path().join("killed.yaml");
-    std::fs::write(
-        &scenario,
-        format!(
-            r#"name: killed
-target:
-  url: {platform}
-toxiproxy: {api}
-traffic: {{ rate: 10/s, warmup: 2s, duration: 5m, timeout: 5s }}
-timeline:
-  - name: slow-db
-    at: 1s
-    for: 4m
-    fault: {{ toxic: latency, proxy: postgres, latency: 100ms }}
-  - name: cache-down
-    at: 1s
-    for: 4m
-    fault: {{ proxy_down: cache }}
-"#,
-            platform = lab.platform.url(),
-        ),
-    )
-    .expect("write scenario");
+    let scenario = external_scenario(dir.path(), "killed", &lab, &client);
     let mut run = Child(
         gameday()
             .args(["run", "--quiet", "--report-dir"])
@@ -410,16 +380,7 @@ timeline:
             .spawn()
             .expect("start gameday run"),
     );
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let toxics = client.toxics("postgres").await.unwrap_or_default();
-        let cache = client.proxy("cache").await.expect("cache proxy");
-        if toxics.len() == 1 && !cache.enabled {
-            break;
-        }
-        assert!(Instant::now() < deadline, "faults never applied");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for_external_faults(&client).await;
     run.0.kill().expect("SIGKILL the runner");
     let _ = run.0.wait();
     // The faults outlive the runner...

@@ -85,6 +85,11 @@ impl Client {
         })
     }
 
+    /// The API's base URL, without a trailing slash.
+    pub fn base_url(&self) -> String {
+        self.base.as_str().trim_end_matches('/').to_owned()
+    }
+
     /// The same client with another per-call timeout.
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
