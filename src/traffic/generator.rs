@@ -11,6 +11,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures_util::FutureExt;
+use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use super::histogram;
@@ -37,6 +38,9 @@ pub struct Generator {
     phases: PhaseSet,
     sender: Arc<Sender>,
     shared: Arc<Shared>,
+    /// Optional bound on connections (requests on the wire), see
+    /// [`Generator::with_max_connections`].
+    connections: Option<Arc<Semaphore>>,
 }
 
 impl Generator {
@@ -57,7 +61,23 @@ impl Generator {
             phases,
             sender: Arc::new(sender),
             shared: Arc::new(Shared::new(recorder)),
+            connections: None,
         })
+    }
+
+    /// Bounds the requests on the wire (and so the connections, one per
+    /// request in HTTP/1) to `max`; arrivals beyond it are still dispatched
+    /// on time and wait client-side for a connection, and that wait counts
+    /// in their latency (measured from the intended start) and inside their
+    /// timeout. Without it (the default) every request in flight gets its
+    /// own connection, like a crowd of independent users. Use it when the
+    /// target's accept queue, not its service, would otherwise dominate a
+    /// stall (a frozen server with thousands of new connections waiting),
+    /// or to compare with a fixed-connection tool such as wrk. `max` of 0
+    /// is treated as 1.
+    pub fn with_max_connections(mut self, max: usize) -> Self {
+        self.connections = Some(Arc::new(Semaphore::new(max.max(1))));
+        self
     }
 
     /// The spec it runs.
@@ -136,8 +156,11 @@ impl Generator {
         let intended = start + arrival.offset;
         let sender = Arc::clone(&self.sender);
         let shared = Arc::clone(shared);
+        let connections = self.connections.clone();
         tokio::spawn(async move {
-            let completion = sender.execute(&arrival, intended).await;
+            let completion = sender
+                .execute(&arrival, intended, connections.as_deref())
+                .await;
             let finished = Instant::now();
             let latency = finished.saturating_duration_since(intended);
             shared.completed.fetch_add(1, Ordering::Relaxed);
