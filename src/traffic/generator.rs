@@ -193,3 +193,43 @@ impl Generator {
 fn stopped_at(start: Instant, total: Duration) -> Duration {
     Instant::now().saturating_duration_since(start).min(total)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::traffic::test_spec;
+
+    fn assert_send<T: Send>(_: &T) {}
+    fn assert_send_sync_clone<T: Send + Sync + Clone>() {}
+
+    #[test]
+    fn a_run_can_be_spawned_and_watched_from_other_tasks() {
+        let generator = Generator::new(
+            test_spec(),
+            Endpoints::platform("http://127.0.0.1:9"),
+            Vec::new(),
+        )
+        .expect("a valid generator");
+        assert_send_sync_clone::<LiveHandle>();
+        let run = generator.run(Instant::now(), async {});
+        assert_send(&run);
+    }
+
+    #[test]
+    fn a_bad_spec_or_phase_is_refused_before_anything_runs() {
+        let mut spec = test_spec();
+        spec.rate = -1.0;
+        let endpoints = Endpoints::platform("http://127.0.0.1:9");
+        let error = Generator::new(spec, endpoints.clone(), Vec::new()).expect_err("bad rate");
+        assert!(matches!(error, TrafficError::InvalidSpec(_)));
+        let backwards = vec![PhaseWindow {
+            name: "x".to_owned(),
+            kind: crate::results::PhaseKind::Fault,
+            start_s: 2.0,
+            end_s: 1.0,
+            maintenance: false,
+        }];
+        let error = Generator::new(test_spec(), endpoints, backwards).expect_err("bad phase");
+        assert!(matches!(error, TrafficError::InvalidPhases(_)));
+    }
+}
