@@ -11,6 +11,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures_util::FutureExt;
+use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use super::histogram;
@@ -37,6 +38,9 @@ pub struct Generator {
     phases: PhaseSet,
     sender: Arc<Sender>,
     shared: Arc<Shared>,
+    /// Optional bound on connections (requests on the wire), see
+    /// [`Generator::with_max_connections`].
+    connections: Option<Arc<Semaphore>>,
 }
 
 impl Generator {
@@ -57,7 +61,23 @@ impl Generator {
             phases,
             sender: Arc::new(sender),
             shared: Arc::new(Shared::new(recorder)),
+            connections: None,
         })
+    }
+
+    /// Bounds the requests on the wire (and so the connections, one per
+    /// request in HTTP/1) to `max`; arrivals beyond it are still dispatched
+    /// on time and wait client-side for a connection, and that wait counts
+    /// in their latency (measured from the intended start) and inside their
+    /// timeout. Without it (the default) every request in flight gets its
+    /// own connection, like a crowd of independent users. Use it when the
+    /// target's accept queue, not its service, would otherwise dominate a
+    /// stall (a frozen server with thousands of new connections waiting),
+    /// or to compare with a fixed-connection tool such as wrk. `max` of 0
+    /// is treated as 1.
+    pub fn with_max_connections(mut self, max: usize) -> Self {
+        self.connections = Some(Arc::new(Semaphore::new(max.max(1))));
+        self
     }
 
     /// The spec it runs.
@@ -136,8 +156,11 @@ impl Generator {
         let intended = start + arrival.offset;
         let sender = Arc::clone(&self.sender);
         let shared = Arc::clone(shared);
+        let connections = self.connections.clone();
         tokio::spawn(async move {
-            let completion = sender.execute(&arrival, intended).await;
+            let completion = sender
+                .execute(&arrival, intended, connections.as_deref())
+                .await;
             let finished = Instant::now();
             let latency = finished.saturating_duration_since(intended);
             shared.completed.fetch_add(1, Ordering::Relaxed);
@@ -169,4 +192,44 @@ impl Generator {
 /// The run's end offset when stopped now.
 fn stopped_at(start: Instant, total: Duration) -> Duration {
     Instant::now().saturating_duration_since(start).min(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::traffic::test_spec;
+
+    fn assert_send<T: Send>(_: &T) {}
+    fn assert_send_sync_clone<T: Send + Sync + Clone>() {}
+
+    #[test]
+    fn a_run_can_be_spawned_and_watched_from_other_tasks() {
+        let generator = Generator::new(
+            test_spec(),
+            Endpoints::platform("http://127.0.0.1:9"),
+            Vec::new(),
+        )
+        .expect("a valid generator");
+        assert_send_sync_clone::<LiveHandle>();
+        let run = generator.run(Instant::now(), async {});
+        assert_send(&run);
+    }
+
+    #[test]
+    fn a_bad_spec_or_phase_is_refused_before_anything_runs() {
+        let mut spec = test_spec();
+        spec.rate = -1.0;
+        let endpoints = Endpoints::platform("http://127.0.0.1:9");
+        let error = Generator::new(spec, endpoints.clone(), Vec::new()).expect_err("bad rate");
+        assert!(matches!(error, TrafficError::InvalidSpec(_)));
+        let backwards = vec![PhaseWindow {
+            name: "x".to_owned(),
+            kind: crate::results::PhaseKind::Fault,
+            start_s: 2.0,
+            end_s: 1.0,
+            maintenance: false,
+        }];
+        let error = Generator::new(test_spec(), endpoints, backwards).expect_err("bad phase");
+        assert!(matches!(error, TrafficError::InvalidPhases(_)));
+    }
 }

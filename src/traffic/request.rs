@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use super::TrafficError;
@@ -80,9 +81,23 @@ impl Sender {
     }
 
     /// Sends `arrival` (intended at `intended`) and reads the whole answer,
-    /// within the request timeout from now.
-    pub async fn execute(&self, arrival: &Arrival, intended: Instant) -> Completion {
-        match tokio::time::timeout(self.timeout, self.exchange(arrival, intended)).await {
+    /// within the request timeout from now. With `connections`, the request
+    /// first waits for a connection slot (inside the timeout; the wait counts
+    /// in its latency, which runs from the intended start).
+    pub async fn execute(
+        &self,
+        arrival: &Arrival,
+        intended: Instant,
+        connections: Option<&Semaphore>,
+    ) -> Completion {
+        let work = async {
+            let _slot = match connections {
+                Some(connections) => connections.acquire().await.ok(),
+                None => None,
+            };
+            self.exchange(arrival, intended).await
+        };
+        match tokio::time::timeout(self.timeout, work).await {
             Ok(completion) => completion,
             Err(_) => Completion::bare(OutcomeClass::Timeout),
         }
@@ -175,20 +190,47 @@ pub fn conversation_id(seed: u64, arrival: &Arrival) -> String {
 /// The message of a turn: unique per conversation and turn, so every turn
 /// is a cache miss.
 pub fn message(conversation: &str, arrival: &Arrival) -> String {
-    format!(
-        "Turn {} of {conversation}: what should I check next in the plan?",
-        arrival.turn
-    )
+    MessageText {
+        conversation,
+        arrival,
+    }
+    .to_string()
 }
 
-/// The JSON body of a chat turn. Every piece is generated here from digits,
-/// letters and punctuation that need no JSON escaping.
+/// The JSON body of a chat turn, in one allocation. Every piece is
+/// generated here from digits, letters and punctuation that need no JSON
+/// escaping.
 fn chat_body(conversation: &str, arrival: &Arrival) -> String {
+    use std::fmt::Write;
     let stream = arrival.operation == Operation::ChatStream;
-    format!(
-        r#"{{"conversation_id":"{conversation}","message":"{}","stream":{stream}}}"#,
-        message(conversation, arrival)
-    )
+    let mut body = String::with_capacity(128 + 2 * conversation.len());
+    let _ = write!(body, r#"{{"conversation_id":"{conversation}","message":""#);
+    let _ = write!(
+        body,
+        "{}",
+        MessageText {
+            conversation,
+            arrival
+        }
+    );
+    let _ = write!(body, r#"","stream":{stream}}}"#);
+    body
+}
+
+/// The text of [`message`], written without an intermediate string.
+struct MessageText<'a> {
+    conversation: &'a str,
+    arrival: &'a Arrival,
+}
+
+impl std::fmt::Display for MessageText<'_> {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            formatter,
+            "Turn {} of {}: what should I check next in the plan?",
+            self.arrival.turn, self.conversation
+        )
+    }
 }
 
 #[cfg(test)]
@@ -223,6 +265,10 @@ mod tests {
             serde_json::from_str(&chat_body(&id, &streamed)).expect("valid JSON");
         assert_eq!(second["stream"], true);
         assert_ne!(body["message"], second["message"]);
+        assert_eq!(
+            body["message"].as_str(),
+            Some(message(&id, &first).as_str())
+        );
     }
 
     #[test]

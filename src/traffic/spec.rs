@@ -7,6 +7,10 @@ use std::time::Duration;
 
 use super::TrafficError;
 
+/// The longest run accepted (a year): keeps every offset and instant far
+/// from overflow.
+const MAX_TOTAL: Duration = Duration::from_secs(366 * 86_400);
+
 /// The shape of the load: an open model, so arrivals follow this schedule
 /// whatever the target does.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,15 +45,17 @@ pub struct TrafficSpec {
 impl TrafficSpec {
     /// How long arrivals go on from the run start: warm-up + duration + recovery.
     pub fn total(&self) -> Duration {
-        self.warmup + self.duration + self.recovery
+        self.warmup
+            .saturating_add(self.duration)
+            .saturating_add(self.recovery)
     }
 
     /// Checks every field; the first problem found is returned.
     pub fn validate(&self) -> Result<(), TrafficError> {
         let invalid = |message: String| Err(TrafficError::InvalidSpec(message));
-        if !self.rate.is_finite() || self.rate <= 0.0 || self.rate > 10_000_000.0 {
+        if !self.rate.is_finite() || !(0.001..=10_000_000.0).contains(&self.rate) {
             return invalid(format!(
-                "rate must be above 0 and at most 10,000,000/s, got {}",
+                "rate must be between 0.001/s and 10,000,000/s, got {}",
                 self.rate
             ));
         }
@@ -70,6 +76,12 @@ impl TrafficSpec {
         }
         if self.total().is_zero() {
             return invalid("warmup + duration + recovery must be above 0".to_owned());
+        }
+        if self.total() > MAX_TOTAL {
+            return invalid(format!(
+                "warmup + duration + recovery must be at most {} days",
+                MAX_TOTAL.as_secs() / 86_400
+            ));
         }
         Ok(())
     }
@@ -186,6 +198,8 @@ mod tests {
         let cases: Vec<(&str, Breaker)> = vec![
             ("rate", Box::new(|s| s.rate = 0.0)),
             ("rate", Box::new(|s| s.rate = f64::NAN)),
+            ("rate", Box::new(|s| s.rate = 1e-300)),
+            ("duration", Box::new(|s| s.duration = Duration::MAX)),
             (
                 "mix",
                 Box::new(|s| {

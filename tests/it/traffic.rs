@@ -160,15 +160,15 @@ async fn a_slow_provider_with_one_request_in_flight_counts_dropped_load() {
     };
     lab.primary.set_mode(slow.clone()).await;
     lab.fallback.set_mode(slow).await;
-    let mut spec = spec(20.0, 0, 2);
-    spec.max_in_flight = 1;
-    spec.mix = Mix {
+    let mut one_in_flight = spec(20.0, 0, 2);
+    one_in_flight.max_in_flight = 1;
+    one_in_flight.mix = Mix {
         chat: 1,
         chat_stream: 0,
         history: 0,
     };
     let generator = Generator::new(
-        spec,
+        one_in_flight,
         Endpoints::platform(&base),
         vec![window("run", PhaseKind::Run, 0.0, 2.0)],
     )
@@ -189,6 +189,29 @@ async fn a_slow_provider_with_one_request_in_flight_counts_dropped_load() {
     assert_eq!(per_second, run.dropped);
     assert_eq!(live.snapshot().dropped, run.dropped);
     assert!(run.latency.p50_ms >= 400.0, "{run:#?}");
+
+    // The same load with room in flight but one connection: nothing is
+    // dropped, arrivals queue client-side, and the queueing shows in the
+    // latency (from the intended start), not as a slower schedule.
+    let mut one_connection = spec(10.0, 0, 1);
+    one_connection.mix = Mix {
+        chat: 1,
+        chat_stream: 0,
+        history: 0,
+    };
+    let generator = Generator::new(
+        one_connection,
+        Endpoints::platform(&base),
+        vec![window("run", PhaseKind::Run, 0.0, 1.0)],
+    )
+    .expect("a valid generator")
+    .with_max_connections(1);
+    let record = generator.run(Instant::now(), std::future::pending()).await;
+    let run = phase(&record, "run");
+    assert_eq!((run.sent, run.dropped), (10, 0), "{run:#?}");
+    assert_eq!(run.outcomes.total(), 10, "{run:#?}");
+    // The tenth turn, intended at 0.9 s, waits for nine 400 ms turns.
+    assert!(run.latency.max_ms >= 2_500.0, "{run:#?}");
     lab.stop().await;
 }
 
