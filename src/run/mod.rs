@@ -24,6 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use futures_util::FutureExt;
 use tokio::time::Instant;
 
 use self::journal::Journal;
@@ -113,10 +114,20 @@ pub async fn run_scenario(
         Arc::clone(&journal),
         start,
     ));
-    let outcome = drive(
+    // A panic anywhere in the run must not skip the rollback below.
+    let outcome = std::panic::AssertUnwindSafe(drive(
         &scenario, &plan, &prepared, &journal, &rollback, start, seed, options, signals,
-    )
-    .await;
+    ))
+    .catch_unwind()
+    .await
+    .unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".to_owned());
+        Err(anyhow::anyhow!("internal error (panic): {message}"))
+    });
     // Whatever happened above — including a panic in a task — nothing stays broken.
     rollback.revert_all().await;
     progress::clear();
