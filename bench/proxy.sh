@@ -93,6 +93,11 @@ for round in $(seq "$ROUNDS"); do
 done
 
 # A 100 ms latency toxic: 300 one-byte round trips, minus the direct median.
+# The baseline idles 100 ms between round trips too, so it shows how late a
+# sleeping client and echo server wake up on this machine without any proxy.
+read -r p50 p99 min max < <("$TOOLS" rtt "127.0.0.1:$ECHO" 300 1 100)
+record idle_rtt_p50_us direct 1 "$p50"
+record idle_rtt_p99_us direct 1 "$p99"
 read -r p50 p99 min max < <("$TOOLS" rtt "127.0.0.1:$P_LATENCY" 300 1)
 record latency100_p50_us proxy 1 "$p50"
 record latency100_p99_us proxy 1 "$p99"

@@ -3,8 +3,9 @@
 //! - `echo LISTEN`: echoes every byte back.
 //! - `http LISTEN`: answers every HTTP/1.1 request with a 13-byte body (keep-alive).
 //! - `relay LISTEN UPSTREAM`: the baseline, a plain tokio `copy_bidirectional` relay.
-//! - `rtt ADDR COUNT SIZE`: ping-pongs SIZE bytes COUNT times on one connection
-//!   and prints `p50_us p99_us min_us max_us`.
+//! - `rtt ADDR COUNT SIZE [GAP_MS]`: ping-pongs SIZE bytes COUNT times on one
+//!   connection, idle GAP_MS between round trips (default 0), and prints
+//!   `p50_us p99_us min_us max_us`.
 //! - `conns ADDR COUNT HOLD_MS`: opens COUNT connections, echoes a byte on
 //!   each, holds them HOLD_MS, closes them all, prints how many worked.
 
@@ -24,7 +25,10 @@ async fn main() -> Result<()> {
         "echo" => echo(&arg(1)?).await,
         "http" => http(&arg(1)?).await,
         "relay" => relay(&arg(1)?, &arg(2)?).await,
-        "rtt" => rtt(&arg(1)?, arg(2)?.parse()?, arg(3)?.parse()?).await,
+        "rtt" => {
+            let gap = args.get(4).map_or(Ok(0), |g| g.parse())?;
+            rtt(&arg(1)?, arg(2)?.parse()?, arg(3)?.parse()?, gap).await
+        }
         "conns" => conns(&arg(1)?, arg(2)?.parse()?, arg(3)?.parse()?).await,
         other => Err(format!("unknown tool {other}").into()),
     }
@@ -87,7 +91,7 @@ async fn relay(listen: &str, upstream: &str) -> Result<()> {
     }
 }
 
-async fn rtt(address: &str, count: usize, size: usize) -> Result<()> {
+async fn rtt(address: &str, count: usize, size: usize, gap_ms: u64) -> Result<()> {
     let mut stream = TcpStream::connect(address).await?;
     stream.set_nodelay(true)?;
     let message = vec![b'p'; size];
@@ -99,6 +103,9 @@ async fn rtt(address: &str, count: usize, size: usize) -> Result<()> {
         stream.read_exact(&mut back).await?;
         if i >= count.min(50) {
             samples.push(start.elapsed());
+        }
+        if gap_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(gap_ms)).await;
         }
     }
     samples.sort();
