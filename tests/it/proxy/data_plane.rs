@@ -407,13 +407,13 @@ async fn many_connections_leave_nothing_behind() {
     let (upstream, _echo) = echo_server().await;
     let listen = create_proxy(&proxy, "p", upstream).await;
     let mut clients = Vec::new();
-    for _ in 0..300 {
+    for _ in 0..1000 {
         clients.push(TcpStream::connect(listen).await.unwrap());
     }
     for client in &mut clients {
         echo_round_trip(client, b"x").await;
     }
-    assert_eq!(proxy.server().open_connections(), 300);
+    assert_eq!(proxy.server().open_connections(), 1000);
     drop(clients);
     let deadline = Instant::now() + Duration::from_secs(10);
     while proxy.server().open_connections() > 0 && Instant::now() < deadline {
