@@ -33,10 +33,12 @@ mod request;
 mod timer;
 mod toxics;
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use error::ApiError;
@@ -56,8 +58,13 @@ pub enum ProxyError {
     },
 }
 
+/// How long API requests in flight may take to finish after shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
 /// Serves the HTTP API on `listener` until `shutdown` resolves, then stops
-/// every proxy (their listeners and connections close) and returns.
+/// every proxy (their listeners and connections close) and returns. API
+/// requests still in flight get [`SHUTDOWN_GRACE`] to finish, so a client
+/// that never completes its request cannot hold the shutdown forever.
 pub async fn serve(
     listener: TcpListener,
     server: ProxyServer,
@@ -68,9 +75,23 @@ pub async fn serve(
         .map(|a| a.to_string())
         .unwrap_or_default();
     let app = api::router(server.clone());
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let (stopping_tx, mut stopping) = watch::channel(false);
+    let signal = async move {
+        shutdown.await;
+        let _ = stopping_tx.send(true);
+    };
+    let serving = axum::serve(listener, app).with_graceful_shutdown(signal);
+    let grace = async move {
+        let _ = stopping.wait_for(|stop| *stop).await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    let served = tokio::select! {
+        served = serving.into_future() => served,
+        () = grace => {
+            tracing::warn!("API requests still open after the shutdown grace period; stopping anyway");
+            Ok(())
+        }
+    };
     server.shutdown().await;
     served.map_err(|source| ProxyError::Io { address, source })
 }

@@ -520,3 +520,18 @@ async fn changing_upstream_restarts_but_an_equal_listen_does_not() {
     assert_eq!(echo_round_trip(&mut fresh, b"new").await, b"new");
     proxy.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_half_sent_api_request_cannot_hold_shutdown() {
+    let proxy = start_proxy().await;
+    let mut slow = TcpStream::connect(proxy.api_addr()).await.unwrap();
+    slow.write_all(b"POST /proxies HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let stopped = tokio::time::timeout(Duration::from_secs(30), proxy.stop()).await;
+    assert!(
+        matches!(stopped, Ok(Ok(()))),
+        "stop returns despite the open request"
+    );
+}
