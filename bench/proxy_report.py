@@ -33,12 +33,20 @@ def section(samples):
     def m(metric, target="proxy"):
         return median[(metric, target)]
 
-    iperf_ratio = m("iperf_gbit_s") / m("iperf_gbit_s", "direct")
-    relay_iperf_ratio = m("iperf_gbit_s", "relay") / m("iperf_gbit_s", "direct")
-    wrk_vs_relay = m("wrk_requests_s") / m("wrk_requests_s", "relay")
-    wrk_vs_direct = m("wrk_requests_s") / m("wrk_requests_s", "direct")
-    added_rtt = m("rtt_p50_us") - m("rtt_p50_us", "direct")
-    relay_added_rtt = m("rtt_p50_us", "relay") - m("rtt_p50_us", "direct")
+    def per_round(metric, a, b, combine):
+        """The median over rounds of combine(a, b), each pair measured in the same round."""
+        return statistics.median(
+            combine(x, y) for x, y in zip(samples[(metric, a)], samples[(metric, b)])
+        )
+
+    ratio = lambda x, y: x / y  # noqa: E731
+    difference = lambda x, y: x - y  # noqa: E731
+    iperf_ratio = per_round("iperf_gbit_s", "proxy", "direct", ratio)
+    relay_iperf_ratio = per_round("iperf_gbit_s", "relay", "direct", ratio)
+    wrk_vs_relay = per_round("wrk_requests_s", "proxy", "relay", ratio)
+    wrk_vs_direct = per_round("wrk_requests_s", "proxy", "direct", ratio)
+    added_rtt = per_round("rtt_p50_us", "proxy", "direct", difference)
+    relay_added_rtt = per_round("rtt_p50_us", "relay", "direct", difference)
     # The round trip a client idle between requests sees without the proxy.
     direct_rtt_ms = m("idle_rtt_p50_us", "direct") / 1000
     lat_p50 = m("latency100_p50_us") / 1000 - direct_rtt_ms
@@ -70,8 +78,10 @@ def section(samples):
         f"Measured by `bench/proxy.sh` on {when}, {cpus} cores ({platform.machine()}), "
         f"median of {rounds} rounds; each round runs direct loopback, `gameday proxy` "
         "(no toxics) and a plain tokio `copy_bidirectional` relay (bench/proxy-tools) "
-        "one after the other, in a rotating order. The machine is shared, so absolute "
-        "numbers move between runs; the ratios are the result. Raw samples: "
+        "one after the other, in a rotating order. Ratios and differences are taken "
+        "within each round (the three targets a few seconds apart) and their median is "
+        "reported, next to the median absolute figures. The machine is shared, so absolute "
+        "numbers move between runs. Raw samples: "
         f"`bench/results/proxy-latest.tsv`.{load}",
         "",
         "| measure | direct | gameday proxy | tokio relay | ratio | goal | |",

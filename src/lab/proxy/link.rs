@@ -7,6 +7,7 @@
 //! chain has released, sleeps until the chain's next deadline with the
 //! precise timer, and rewires the chain when the proxy's toxics change.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -53,26 +54,37 @@ pub(crate) struct Link<'a> {
 
 impl Link<'_> {
     /// Relays until the direction ends.
-    pub(crate) async fn run(mut self) -> LinkOutcome {
+    pub(crate) async fn run(self) -> LinkOutcome {
+        let Link {
+            source,
+            mut destination,
+            stream,
+            mut toxics,
+            source_closed,
+            rng,
+        } = self;
         let now = Instant::now();
-        let plan = self.toxics.borrow_and_update().clone();
-        let mut chain = Chain::new(plan.for_stream(self.stream), self.rng.clone(), now);
+        let plan = toxics.borrow_and_update().clone();
+        let mut chain = Chain::new(plan.for_stream(stream), rng, now);
         let mut buffer = BytesMut::new();
         let mut read_size = MIN_READ;
         let mut sleep: Option<Pin<Box<PreciseSleep>>> = None;
         let mut source_open = true;
-        let mut toxics_open = true;
+        // Kept across iterations, so waiting on them costs nothing per chunk.
+        let mut next_plan = Some(next_plan(toxics));
+        let mut closed_by_peer: Waiting<()> =
+            Box::pin(async move { source_closed.notified().await });
         loop {
             chain.advance(Instant::now());
             while let Some(event) = chain.pop_ready() {
                 match event {
                     Event::Data(chunk) => {
-                        if self.destination.write_all(&chunk.data).await.is_err() {
+                        if destination.write_all(&chunk.data).await.is_err() {
                             return LinkOutcome::Closed;
                         }
                     }
                     Event::End(End::Fin) => {
-                        let _ = self.destination.shutdown().await;
+                        let _ = destination.shutdown().await;
                         return LinkOutcome::Closed;
                     }
                     Event::End(End::Reset) => return LinkOutcome::Reset,
@@ -92,27 +104,25 @@ impl Link<'_> {
             let can_read = source_open && chain.accepting();
             tokio::select! {
                 biased;
-                changed = self.toxics.changed(), if toxics_open => {
-                    if changed.is_ok() {
-                        let plan = self.toxics.borrow_and_update().clone();
-                        chain.rewire(plan.for_stream(self.stream), Instant::now());
-                    } else {
-                        toxics_open = false;
-                    }
+                changed = wait_plan(&mut next_plan) => {
+                    next_plan = changed.map(|(plan, toxics)| {
+                        chain.rewire(plan.for_stream(stream), Instant::now());
+                        self::next_plan(toxics)
+                    });
                 }
-                () = self.source_closed.notified(), if source_open => {
+                () = &mut closed_by_peer, if source_open => {
                     source_open = false;
                     chain.push(Event::End(End::Fin), Instant::now());
                 }
                 // Waiting for readability first means an idle connection
                 // holds no read buffer it does not need yet.
-                ready = self.source.readable(), if can_read => {
+                ready = source.readable(), if can_read => {
                     let size = read_size.min(if chain.is_empty() { FAST_PATH_READ } else { CHUNK_SIZE });
                     if buffer.capacity() < size {
                         buffer.reserve(size);
                     }
                     let read = match ready {
-                        Ok(()) => self.source.try_read_buf(&mut (&mut buffer).limit(size)),
+                        Ok(()) => source.try_read_buf(&mut (&mut buffer).limit(size)),
                         Err(error) => Err(error),
                     };
                     let now = Instant::now();
@@ -138,6 +148,28 @@ impl Link<'_> {
                 }
             }
         }
+    }
+}
+
+type Waiting<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+type PlanChange = Option<(Arc<ToxicPlan>, watch::Receiver<Arc<ToxicPlan>>)>;
+
+/// Resolves with the next toxic plan (and the receiver, to wait again), or
+/// `None` once the proxy is gone.
+fn next_plan(mut toxics: watch::Receiver<Arc<ToxicPlan>>) -> Waiting<PlanChange> {
+    Box::pin(async move {
+        toxics.changed().await.ok()?;
+        let plan = toxics.borrow_and_update().clone();
+        Some((plan, toxics))
+    })
+}
+
+/// Waits for the next plan if the proxy still exists, forever otherwise.
+async fn wait_plan(next: &mut Option<Waiting<PlanChange>>) -> PlanChange {
+    match next {
+        Some(next) => next.as_mut().await,
+        None => std::future::pending().await,
     }
 }
 
