@@ -10,9 +10,10 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 
 use bytes::{BufMut, BytesMut};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{ReadHalf, WriteHalf};
 use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
@@ -56,7 +57,7 @@ impl Link<'_> {
     /// Relays until the direction ends.
     pub(crate) async fn run(self) -> LinkOutcome {
         let Link {
-            source,
+            mut source,
             mut destination,
             stream,
             mut toxics,
@@ -122,7 +123,7 @@ impl Link<'_> {
                         buffer.reserve(size);
                     }
                     let read = match ready {
-                        Ok(()) => source.try_read_buf(&mut (&mut buffer).limit(size)),
+                        Ok(()) => read_now(&mut source, &mut (&mut buffer).limit(size)).await,
                         Err(error) => Err(error),
                     };
                     let now = Instant::now();
@@ -149,6 +150,18 @@ impl Link<'_> {
             }
         }
     }
+}
+
+/// One read that never waits (`WouldBlock` when nothing is there). It goes
+/// through `poll_read`, which marks the socket drained after a short read;
+/// `try_read` would instead cost one more, empty, `read` syscall per chunk.
+async fn read_now<B: BufMut>(source: &mut ReadHalf<'_>, buffer: &mut B) -> std::io::Result<usize> {
+    let mut read = std::pin::pin!(source.read_buf(buffer));
+    std::future::poll_fn(|cx| match read.as_mut().poll(cx) {
+        Poll::Pending => Poll::Ready(Err(std::io::ErrorKind::WouldBlock.into())),
+        Poll::Ready(result) => Poll::Ready(result),
+    })
+    .await
 }
 
 type Waiting<T> = Pin<Box<dyn Future<Output = T> + Send>>;
