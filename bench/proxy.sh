@@ -104,6 +104,18 @@ record latency100_p99_us proxy 1 "$p99"
 record latency100_min_us proxy 1 "$min"
 record latency100_max_us proxy 1 "$max"
 
+# The same while 1,000 other connections keep a chunk in the toxic at all
+# times (about 10,000 releases a second): many timers must not make it late.
+"$TOOLS" pingers "127.0.0.1:$P_LATENCY" 1000 40 >/tmp/proxy-bench-pingers.txt &
+pingers_pid=$!
+sleep 5
+read -r p50 p99 min max < <("$TOOLS" rtt "127.0.0.1:$P_LATENCY" 200 1)
+wait "$pingers_pid"
+record loaded_latency100_p50_us proxy 1 "$p50"
+record loaded_latency100_p99_us proxy 1 "$p99"
+record loaded_latency100_min_us proxy 1 "$min"
+record loaded_pings proxy 1 "$(cat /tmp/proxy-bench-pingers.txt)"
+
 # 1,000 concurrent connections through the proxy, then closed: the proxy's
 # open file descriptors must come back to where they were.
 fds() { ls "/proc/$GAMEDAY_PID/fd" | wc -l; }

@@ -6,6 +6,8 @@
 //! - `rtt ADDR COUNT SIZE [GAP_MS]`: ping-pongs SIZE bytes COUNT times on one
 //!   connection, idle GAP_MS between round trips (default 0), and prints
 //!   `p50_us p99_us min_us max_us`.
+//! - `pingers ADDR COUNT SECONDS`: COUNT connections each ping-ponging one byte
+//!   in a loop for SECONDS (keeps COUNT latency timers in flight).
 //! - `conns ADDR COUNT HOLD_MS`: opens COUNT connections, echoes a byte on
 //!   each, holds them HOLD_MS, closes them all, prints how many worked.
 
@@ -30,6 +32,7 @@ async fn main() -> Result<()> {
             rtt(&arg(1)?, arg(2)?.parse()?, arg(3)?.parse()?, gap).await
         }
         "conns" => conns(&arg(1)?, arg(2)?.parse()?, arg(3)?.parse()?).await,
+        "pingers" => pingers(&arg(1)?, arg(2)?.parse()?, arg(3)?.parse()?).await,
         other => Err(format!("unknown tool {other}").into()),
     }
 }
@@ -137,5 +140,31 @@ async fn conns(address: &str, count: usize, hold_ms: u64) -> Result<()> {
     tokio::time::sleep(Duration::from_millis(hold_ms)).await;
     drop(streams);
     println!("{ok}");
+    Ok(())
+}
+
+async fn pingers(address: &str, count: usize, seconds: u64) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let mut tasks = Vec::with_capacity(count);
+    for _ in 0..count {
+        let mut stream = TcpStream::connect(address).await?;
+        stream.set_nodelay(true)?;
+        tasks.push(tokio::spawn(async move {
+            let mut byte = [0u8; 1];
+            let mut rounds = 0u64;
+            while Instant::now() < deadline {
+                if stream.write_all(b"x").await.is_err() || stream.read_exact(&mut byte).await.is_err() {
+                    break;
+                }
+                rounds += 1;
+            }
+            rounds
+        }));
+    }
+    let mut total = 0;
+    for task in tasks {
+        total += task.await.unwrap_or(0);
+    }
+    println!("{total}");
     Ok(())
 }
