@@ -112,22 +112,29 @@ impl TimerThread {
         let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
         loop {
             let now = Instant::now();
-            while let Some(Reverse(first)) = queue.heap.peek() {
-                if first.deadline > now {
-                    break;
+            let mut due = Vec::new();
+            while queue
+                .heap
+                .peek()
+                .is_some_and(|Reverse(first)| first.deadline <= now)
+            {
+                if let Some(Reverse(pending)) = queue.heap.pop() {
+                    due.push(pending.entry);
                 }
-                if let Some(Reverse(due)) = queue.heap.pop() {
-                    due.entry.fired.store(true, Ordering::Release);
-                    let waker = due
-                        .entry
-                        .waker
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .take();
+            }
+            if !due.is_empty() {
+                // Wake outside the lock, so registering tasks never wait
+                // behind the wake-ups (nor the other way round).
+                drop(queue);
+                for entry in due {
+                    entry.fired.store(true, Ordering::Release);
+                    let waker = entry.waker.lock().unwrap_or_else(|p| p.into_inner()).take();
                     if let Some(waker) = waker {
                         waker.wake();
                     }
                 }
+                queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+                continue;
             }
             queue = match queue.heap.peek() {
                 Some(Reverse(first)) => {
