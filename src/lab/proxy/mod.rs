@@ -44,6 +44,7 @@ use tokio::task::JoinHandle;
 pub use error::ApiError;
 pub use registry::{ProxyServer, ServerConfig};
 
+use crate::faults::toxiproxy::{Client, ClientError};
 use crate::shutdown::{self, ShutdownTrigger};
 
 /// Errors of running the proxy server.
@@ -63,7 +64,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Serves the HTTP API on `listener` until `shutdown` resolves, then stops
 /// every proxy (their listeners and connections close) and returns. API
-/// requests still in flight get [`SHUTDOWN_GRACE`] to finish, so a client
+/// requests still in flight get 5 seconds to finish, so a client
 /// that never completes its request cannot hold the shutdown forever.
 pub async fn serve(
     listener: TcpListener,
@@ -132,6 +133,11 @@ impl RunningProxy {
     /// The API's base URL, e.g. `http://127.0.0.1:40123`.
     pub fn api_url(&self) -> String {
         format!("http://{}", self.address)
+    }
+
+    /// A typed client for this server's API.
+    pub fn client(&self) -> Result<Client, ClientError> {
+        Client::new(&self.api_url())
     }
 
     /// The registry, to drive the proxy without HTTP.
