@@ -535,3 +535,48 @@ async fn a_half_sent_api_request_cannot_hold_shutdown() {
         "stop returns despite the open request"
     );
 }
+
+#[tokio::test]
+async fn removing_a_timeout_toxic_under_load_answers_at_once() {
+    let proxy = start_proxy().await;
+    let (upstream, _echo) = echo_server().await;
+    let listen = create_proxy(&proxy, "p", upstream).await;
+    add_toxic(
+        &proxy,
+        "p",
+        r#"{"name":"t","type":"timeout","stream":"upstream","attributes":{"timeout":0}}"#,
+    )
+    .await;
+    let mut writers = Vec::new();
+    for _ in 0..50 {
+        let client = TcpStream::connect(listen).await.unwrap();
+        writers.push(tokio::spawn(async move {
+            let (mut read, mut write) = client.into_split();
+            let chunk = vec![b'z'; 16 * 1024];
+            // Keep the toxic busy until the proxy closes the connection.
+            let pump = async { while write.write_all(&chunk).await.is_ok() {} };
+            let mut sink = Vec::new();
+            let closed = read.read_to_end(&mut sink);
+            tokio::select! {
+                () = pump => {}
+                _ = closed => {}
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let start = Instant::now();
+    let answer = call(&proxy, "DELETE", "/proxies/p/toxics/t", None).await;
+    assert_eq!(answer.status, 204);
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    for writer in writers {
+        tokio::time::timeout(Duration::from_secs(10), writer)
+            .await
+            .expect("every connection is closed")
+            .unwrap();
+    }
+    proxy.stop().await.unwrap();
+}
