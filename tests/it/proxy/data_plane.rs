@@ -53,7 +53,7 @@ async fn latency_delays_each_round_trip_by_about_the_latency() {
             elapsed >= Duration::from_millis(100),
             "never early: {elapsed:?}"
         );
-        assert!(elapsed < Duration::from_millis(600), "{elapsed:?}");
+        assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
     }
     // Upstream and downstream latency add up on a round trip.
     add_toxic(
@@ -90,7 +90,7 @@ async fn bandwidth_limits_the_rate() {
     let elapsed = start.elapsed();
     assert_eq!((bytes.len(), error), (50_000, None));
     assert!(elapsed >= Duration::from_millis(350), "{elapsed:?}");
-    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
     proxy.stop().await.unwrap();
 }
 
@@ -112,7 +112,7 @@ async fn timeout_drops_data_and_closes_when_idle() {
     let elapsed = start.elapsed();
     assert!(bytes.is_empty(), "data is dropped");
     assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
-    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
     proxy.stop().await.unwrap();
 }
 
@@ -343,7 +343,7 @@ async fn live_add_and_remove_on_an_open_connection_loses_nothing() {
     add_toxic(
         &proxy,
         "p",
-        r#"{"name":"slow","type":"latency","attributes":{"latency":300}}"#,
+        r#"{"name":"slow","type":"latency","attributes":{"latency":1000}}"#,
     )
     .await;
     let start = Instant::now();
