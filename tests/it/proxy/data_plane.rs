@@ -349,7 +349,7 @@ async fn live_add_and_remove_on_an_open_connection_loses_nothing() {
     let start = Instant::now();
     echo_round_trip(&mut client, b"during").await;
     assert!(
-        start.elapsed() >= Duration::from_millis(300),
+        start.elapsed() >= Duration::from_millis(1000),
         "applies to the open connection"
     );
 
@@ -383,7 +383,7 @@ async fn live_add_and_remove_on_an_open_connection_loses_nothing() {
     let start = Instant::now();
     echo_round_trip(&mut client, b"after").await;
     assert!(
-        start.elapsed() < Duration::from_millis(300),
+        start.elapsed() < Duration::from_millis(900),
         "removed from the open connection"
     );
     proxy.stop().await.unwrap();
