@@ -95,8 +95,12 @@ impl Link<'_> {
                     chain.advance(Instant::now());
                 }
             }
+            // A sleep that ends before the new deadline is kept: it wakes the
+            // loop early once, which re-arms it. Re-arming only for earlier
+            // deadlines keeps one timer entry per link even when every chunk
+            // pushes the deadline back (the idle timer of `timeout`).
             match chain.deadline() {
-                Some(deadline) if sleep.as_ref().is_none_or(|s| s.deadline() != deadline) => {
+                Some(deadline) if sleep.as_ref().is_none_or(|s| s.deadline() > deadline) => {
                     sleep = Some(Box::pin(timer::sleep_until(deadline)));
                 }
                 Some(_) => {}

@@ -223,6 +223,16 @@ impl Future for PreciseSleep {
     }
 }
 
+impl Drop for PreciseSleep {
+    fn drop(&mut self) {
+        // The heap entry stays until its deadline; without a waker it fires
+        // into nothing instead of waking the task for no reason.
+        if let Some(entry) = &self.entry {
+            entry.waker.lock().unwrap_or_else(|p| p.into_inner()).take();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
