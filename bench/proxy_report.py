@@ -69,6 +69,13 @@ def section(samples):
             f" The 1-minute load average was {m('load_start', 'machine'):.1f} at the start and "
             f"{m('load_end', 'machine'):.1f} at the end (other builds share the machine)."
         )
+        if max(m("load_start", "machine"), m("load_end", "machine")) > (os.cpu_count() or 1):
+            load += (
+                " With more runnable threads than cores, every process waits for a core now "
+                "and then: round trips double in some rounds (direct ones included) and the "
+                "latency tails below include that scheduling delay, which no timer can "
+                "compensate; the p50 and minimum are the proxy's own precision."
+            )
 
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     cpus = os.cpu_count()
