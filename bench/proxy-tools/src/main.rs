@@ -50,7 +50,8 @@ async fn echo(listen: &str) -> Result<()> {
 }
 
 async fn http(listen: &str) -> Result<()> {
-    const RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\nContent-Type: text/plain\r\n\r\nHello, world!";
+    const RESPONSE: &[u8] =
+        b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\nContent-Type: text/plain\r\n\r\nHello, world!";
     let listener = TcpListener::bind(listen).await?;
     loop {
         let (mut socket, _) = listener.accept().await?;
@@ -133,7 +134,10 @@ async fn conns(address: &str, count: usize, hold_ms: u64) -> Result<()> {
     for stream in &mut streams {
         let mut byte = [0u8; 1];
         stream.write_all(b"x").await?;
-        if tokio::time::timeout(Duration::from_secs(10), stream.read_exact(&mut byte)).await.is_ok() {
+        if tokio::time::timeout(Duration::from_secs(10), stream.read_exact(&mut byte))
+            .await
+            .is_ok()
+        {
             ok += 1;
         }
     }
@@ -153,7 +157,9 @@ async fn pingers(address: &str, count: usize, seconds: u64) -> Result<()> {
             let mut byte = [0u8; 1];
             let mut rounds = 0u64;
             while Instant::now() < deadline {
-                if stream.write_all(b"x").await.is_err() || stream.read_exact(&mut byte).await.is_err() {
+                if stream.write_all(b"x").await.is_err()
+                    || stream.read_exact(&mut byte).await.is_err()
+                {
                     break;
                 }
                 rounds += 1;
