@@ -93,11 +93,28 @@ for round in $(seq "$ROUNDS"); do
 done
 
 # A 100 ms latency toxic: 300 one-byte round trips, minus the direct median.
+# The baseline idles 100 ms between round trips too, so it shows how late a
+# sleeping client and echo server wake up on this machine without any proxy.
+read -r p50 p99 min max < <("$TOOLS" rtt "127.0.0.1:$ECHO" 300 1 100)
+record idle_rtt_p50_us direct 1 "$p50"
+record idle_rtt_p99_us direct 1 "$p99"
 read -r p50 p99 min max < <("$TOOLS" rtt "127.0.0.1:$P_LATENCY" 300 1)
 record latency100_p50_us proxy 1 "$p50"
 record latency100_p99_us proxy 1 "$p99"
 record latency100_min_us proxy 1 "$min"
 record latency100_max_us proxy 1 "$max"
+
+# The same while 1,000 other connections keep a chunk in the toxic at all
+# times (about 10,000 releases a second): many timers must not make it late.
+"$TOOLS" pingers "127.0.0.1:$P_LATENCY" 1000 40 >/tmp/proxy-bench-pingers.txt &
+pingers_pid=$!
+sleep 5
+read -r p50 p99 min max < <("$TOOLS" rtt "127.0.0.1:$P_LATENCY" 200 1)
+wait "$pingers_pid"
+record loaded_latency100_p50_us proxy 1 "$p50"
+record loaded_latency100_p99_us proxy 1 "$p99"
+record loaded_latency100_min_us proxy 1 "$min"
+record loaded_pings proxy 1 "$(cat /tmp/proxy-bench-pingers.txt)"
 
 # 1,000 concurrent connections through the proxy, then closed: the proxy's
 # open file descriptors must come back to where they were.

@@ -3,8 +3,11 @@
 //! - `echo LISTEN`: echoes every byte back.
 //! - `http LISTEN`: answers every HTTP/1.1 request with a 13-byte body (keep-alive).
 //! - `relay LISTEN UPSTREAM`: the baseline, a plain tokio `copy_bidirectional` relay.
-//! - `rtt ADDR COUNT SIZE`: ping-pongs SIZE bytes COUNT times on one connection
-//!   and prints `p50_us p99_us min_us max_us`.
+//! - `rtt ADDR COUNT SIZE [GAP_MS]`: ping-pongs SIZE bytes COUNT times on one
+//!   connection, idle GAP_MS between round trips (default 0), and prints
+//!   `p50_us p99_us min_us max_us`.
+//! - `pingers ADDR COUNT SECONDS`: COUNT connections each ping-ponging one byte
+//!   in a loop for SECONDS (keeps COUNT latency timers in flight).
 //! - `conns ADDR COUNT HOLD_MS`: opens COUNT connections, echoes a byte on
 //!   each, holds them HOLD_MS, closes them all, prints how many worked.
 
@@ -24,8 +27,12 @@ async fn main() -> Result<()> {
         "echo" => echo(&arg(1)?).await,
         "http" => http(&arg(1)?).await,
         "relay" => relay(&arg(1)?, &arg(2)?).await,
-        "rtt" => rtt(&arg(1)?, arg(2)?.parse()?, arg(3)?.parse()?).await,
+        "rtt" => {
+            let gap = args.get(4).map_or(Ok(0), |g| g.parse())?;
+            rtt(&arg(1)?, arg(2)?.parse()?, arg(3)?.parse()?, gap).await
+        }
         "conns" => conns(&arg(1)?, arg(2)?.parse()?, arg(3)?.parse()?).await,
+        "pingers" => pingers(&arg(1)?, arg(2)?.parse()?, arg(3)?.parse()?).await,
         other => Err(format!("unknown tool {other}").into()),
     }
 }
@@ -43,7 +50,8 @@ async fn echo(listen: &str) -> Result<()> {
 }
 
 async fn http(listen: &str) -> Result<()> {
-    const RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\nContent-Type: text/plain\r\n\r\nHello, world!";
+    const RESPONSE: &[u8] =
+        b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\nContent-Type: text/plain\r\n\r\nHello, world!";
     let listener = TcpListener::bind(listen).await?;
     loop {
         let (mut socket, _) = listener.accept().await?;
@@ -87,7 +95,7 @@ async fn relay(listen: &str, upstream: &str) -> Result<()> {
     }
 }
 
-async fn rtt(address: &str, count: usize, size: usize) -> Result<()> {
+async fn rtt(address: &str, count: usize, size: usize, gap_ms: u64) -> Result<()> {
     let mut stream = TcpStream::connect(address).await?;
     stream.set_nodelay(true)?;
     let message = vec![b'p'; size];
@@ -99,6 +107,9 @@ async fn rtt(address: &str, count: usize, size: usize) -> Result<()> {
         stream.read_exact(&mut back).await?;
         if i >= count.min(50) {
             samples.push(start.elapsed());
+        }
+        if gap_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(gap_ms)).await;
         }
     }
     samples.sort();
@@ -123,12 +134,43 @@ async fn conns(address: &str, count: usize, hold_ms: u64) -> Result<()> {
     for stream in &mut streams {
         let mut byte = [0u8; 1];
         stream.write_all(b"x").await?;
-        if tokio::time::timeout(Duration::from_secs(10), stream.read_exact(&mut byte)).await.is_ok() {
+        if tokio::time::timeout(Duration::from_secs(10), stream.read_exact(&mut byte))
+            .await
+            .is_ok()
+        {
             ok += 1;
         }
     }
     tokio::time::sleep(Duration::from_millis(hold_ms)).await;
     drop(streams);
     println!("{ok}");
+    Ok(())
+}
+
+async fn pingers(address: &str, count: usize, seconds: u64) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let mut tasks = Vec::with_capacity(count);
+    for _ in 0..count {
+        let mut stream = TcpStream::connect(address).await?;
+        stream.set_nodelay(true)?;
+        tasks.push(tokio::spawn(async move {
+            let mut byte = [0u8; 1];
+            let mut rounds = 0u64;
+            while Instant::now() < deadline {
+                if stream.write_all(b"x").await.is_err()
+                    || stream.read_exact(&mut byte).await.is_err()
+                {
+                    break;
+                }
+                rounds += 1;
+            }
+            rounds
+        }));
+    }
+    let mut total = 0;
+    for task in tasks {
+        total += task.await.unwrap_or(0);
+    }
+    println!("{total}");
     Ok(())
 }

@@ -17,7 +17,8 @@ use super::toxics::{self, Event, Removal, Stage};
 use crate::rng::Rng;
 
 struct Slot {
-    name: String,
+    /// Which toxic (a deleted and re-added toxic of the same name is another one).
+    id: u64,
     revision: u64,
     stage: Box<dyn Stage>,
     /// An end has entered this stage: later input is dropped.
@@ -60,7 +61,7 @@ impl Chain {
         let active = self.rng.chance(f64::from(toxic.toxicity));
         let stage_rng = Rng::new(self.rng.next_u64());
         Slot {
-            name: toxic.name.clone(),
+            id: toxic.id,
             revision: toxic.revision,
             stage: toxics::build(&toxic.kind, active, stage_rng, now, previous),
             input_closed: false,
@@ -142,9 +143,9 @@ impl Chain {
             || old
                 .iter()
                 .zip(plan)
-                .any(|(slot, toxic)| slot.name != toxic.name || slot.revision != toxic.revision);
+                .any(|(slot, toxic)| slot.id != toxic.id || slot.revision != toxic.revision);
         for mut slot in old {
-            let planned = plan.iter().find(|toxic| toxic.name == slot.name);
+            let planned = plan.iter().find(|toxic| toxic.id == slot.id);
             let mut kept = match planned {
                 Some(toxic) if toxic.revision == slot.revision => slot,
                 Some(toxic) => {
@@ -169,7 +170,7 @@ impl Chain {
             slots.push(kept);
         }
         for toxic in plan {
-            if !slots.iter().any(|slot| slot.name == toxic.name) {
+            if !slots.iter().any(|slot| slot.id == toxic.id) {
                 let mut slot = self.new_slot(toxic, now, None);
                 for event in carry.drain(..) {
                     if !slot.input_closed {
@@ -208,9 +209,10 @@ mod tests {
     use crate::faults::toxiproxy::model::ToxicKind;
     use crate::lab::proxy::toxics::{Chunk, End};
 
-    fn planned(name: &str, revision: u64, kind: ToxicKind) -> PlannedToxic {
+    fn planned(id: u64, revision: u64, kind: ToxicKind) -> PlannedToxic {
         PlannedToxic {
-            name: name.into(),
+            name: format!("toxic{id}"),
+            id,
             revision,
             toxicity: 1.0,
             kind,
@@ -252,7 +254,7 @@ mod tests {
             latency: 1000,
             jitter: 0,
         };
-        let mut chain = Chain::new(&[planned("slow", 1, latency)], Rng::new(1), now);
+        let mut chain = Chain::new(&[planned(1, 1, latency)], Rng::new(1), now);
         chain.push(data("a", now), now);
         chain.push(data("b", now), now);
         chain.advance(now);
@@ -265,14 +267,14 @@ mod tests {
     fn added_stage_applies_to_the_live_chain_and_toxicity_zero_passes() {
         let now = Instant::now();
         let mut chain = Chain::new(&[], Rng::new(1), now);
-        let limit = planned("cap", 1, ToxicKind::LimitData { bytes: 3 });
+        let limit = planned(2, 1, ToxicKind::LimitData { bytes: 3 });
         chain.rewire(&[limit], now);
         chain.push(data("abcdef", now), now);
         chain.advance(now);
         assert_eq!(ready_text(&mut chain), ["abc", "<eof>"]);
         assert!(!chain.accepting());
 
-        let mut never = planned("cap", 1, ToxicKind::LimitData { bytes: 3 });
+        let mut never = planned(2, 1, ToxicKind::LimitData { bytes: 3 });
         never.toxicity = 0.0;
         let mut chain = Chain::new(&[never], Rng::new(1), now);
         chain.push(data("abcdef", now), now);
@@ -284,13 +286,38 @@ mod tests {
     fn deleting_timeout_closes_and_update_does_not() {
         let now = Instant::now();
         let timeout = |ms| ToxicKind::Timeout { timeout: ms };
-        let mut chain = Chain::new(&[planned("t", 1, timeout(0))], Rng::new(1), now);
+        let mut chain = Chain::new(&[planned(3, 1, timeout(0))], Rng::new(1), now);
         chain.push(data("lost", now), now);
         chain.advance(now);
-        chain.rewire(&[planned("t", 2, timeout(0))], now);
+        chain.rewire(&[planned(3, 2, timeout(0))], now);
         chain.advance(now);
         assert!(ready_text(&mut chain).is_empty());
         chain.rewire(&[], now + Duration::from_millis(1));
         assert_eq!(ready_text(&mut chain), ["<eof>"]);
+    }
+
+    #[test]
+    fn a_re_added_toxic_starts_fresh_but_an_updated_one_keeps_its_count() {
+        let now = Instant::now();
+        let limit = |bytes| ToxicKind::LimitData { bytes };
+        let mut chain = Chain::new(&[planned(1, 1, limit(4))], Rng::new(1), now);
+        chain.push(data("abc", now), now);
+        chain.advance(now);
+        assert_eq!(ready_text(&mut chain), ["abc"]);
+        // Updated (same id, new revision): 3 bytes already count.
+        chain.rewire(&[planned(1, 2, limit(5))], now);
+        chain.push(data("defg", now), now);
+        chain.advance(now);
+        assert_eq!(ready_text(&mut chain), ["de", "<eof>"]);
+
+        let mut chain = Chain::new(&[planned(1, 1, limit(4))], Rng::new(1), now);
+        chain.push(data("abc", now), now);
+        chain.advance(now);
+        ready_text(&mut chain);
+        // Deleted and re-added under the same name (new id): a fresh count.
+        chain.rewire(&[planned(2, 2, limit(4))], now);
+        chain.push(data("defg", now), now);
+        chain.advance(now);
+        assert_eq!(ready_text(&mut chain), ["defg", "<eof>"]);
     }
 }

@@ -33,15 +33,18 @@ mod request;
 mod timer;
 mod toxics;
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use error::ApiError;
 pub use registry::{ProxyServer, ServerConfig};
 
+use crate::faults::toxiproxy::{Client, ClientError};
 use crate::shutdown::{self, ShutdownTrigger};
 
 /// Errors of running the proxy server.
@@ -56,8 +59,13 @@ pub enum ProxyError {
     },
 }
 
+/// How long API requests in flight may take to finish after shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
 /// Serves the HTTP API on `listener` until `shutdown` resolves, then stops
-/// every proxy (their listeners and connections close) and returns.
+/// every proxy (their listeners and connections close) and returns. API
+/// requests still in flight get 5 seconds to finish, so a client
+/// that never completes its request cannot hold the shutdown forever.
 pub async fn serve(
     listener: TcpListener,
     server: ProxyServer,
@@ -68,9 +76,23 @@ pub async fn serve(
         .map(|a| a.to_string())
         .unwrap_or_default();
     let app = api::router(server.clone());
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let (stopping_tx, mut stopping) = watch::channel(false);
+    let signal = async move {
+        shutdown.await;
+        let _ = stopping_tx.send(true);
+    };
+    let serving = axum::serve(listener, app).with_graceful_shutdown(signal);
+    let grace = async move {
+        let _ = stopping.wait_for(|stop| *stop).await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    let served = tokio::select! {
+        served = serving.into_future() => served,
+        () = grace => {
+            tracing::warn!("API requests still open after the shutdown grace period; stopping anyway");
+            Ok(())
+        }
+    };
     server.shutdown().await;
     served.map_err(|source| ProxyError::Io { address, source })
 }
@@ -111,6 +133,11 @@ impl RunningProxy {
     /// The API's base URL, e.g. `http://127.0.0.1:40123`.
     pub fn api_url(&self) -> String {
         format!("http://{}", self.address)
+    }
+
+    /// A typed client for this server's API.
+    pub fn client(&self) -> Result<Client, ClientError> {
+        Client::new(&self.api_url())
     }
 
     /// The registry, to drive the proxy without HTTP.

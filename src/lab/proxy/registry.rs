@@ -24,6 +24,9 @@ use crate::rng::Rng;
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct PlannedToxic {
     pub name: String,
+    /// Set when the toxic is created; a toxic deleted and re-added under the
+    /// same name gets a new one, so live chains do not carry state over.
+    pub id: u64,
     /// Changes on every update, so live chains know to restart the stage.
     pub revision: u64,
     pub toxicity: f32,
@@ -48,6 +51,7 @@ impl ToxicPlan {
 
 struct ToxicEntry {
     toxic: Toxic,
+    id: u64,
     revision: u64,
 }
 
@@ -100,6 +104,7 @@ impl ProxyEntry {
         for entry in &self.toxics {
             let planned = PlannedToxic {
                 name: entry.toxic.name.clone(),
+                id: entry.id,
                 revision: entry.revision,
                 toxicity: entry.toxic.toxicity,
                 kind: entry.toxic.kind.clone(),
@@ -384,9 +389,11 @@ impl ProxyServer {
             toxicity: draft.toxicity.unwrap_or(1.0),
             kind,
         };
+        let id = self.next_revision();
         entry.toxics.push(ToxicEntry {
             toxic: toxic.clone(),
-            revision: self.next_revision(),
+            id,
+            revision: id,
         });
         entry.publish();
         Ok(toxic)

@@ -13,7 +13,7 @@ use super::{echo_round_trip, echo_server, start_proxy};
 async fn drives_every_route() {
     let proxy = start_proxy().await;
     let (upstream, _echo) = echo_server().await;
-    let client = Client::new(&proxy.api_url()).unwrap();
+    let client = proxy.client().unwrap();
     assert_eq!(client.version().await.unwrap(), "2.12.0");
     assert!(client.proxies().await.unwrap().is_empty());
 

@@ -53,7 +53,7 @@ async fn latency_delays_each_round_trip_by_about_the_latency() {
             elapsed >= Duration::from_millis(100),
             "never early: {elapsed:?}"
         );
-        assert!(elapsed < Duration::from_millis(600), "{elapsed:?}");
+        assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
     }
     // Upstream and downstream latency add up on a round trip.
     add_toxic(
@@ -90,7 +90,7 @@ async fn bandwidth_limits_the_rate() {
     let elapsed = start.elapsed();
     assert_eq!((bytes.len(), error), (50_000, None));
     assert!(elapsed >= Duration::from_millis(350), "{elapsed:?}");
-    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
     proxy.stop().await.unwrap();
 }
 
@@ -112,7 +112,7 @@ async fn timeout_drops_data_and_closes_when_idle() {
     let elapsed = start.elapsed();
     assert!(bytes.is_empty(), "data is dropped");
     assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
-    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
     proxy.stop().await.unwrap();
 }
 
@@ -343,13 +343,13 @@ async fn live_add_and_remove_on_an_open_connection_loses_nothing() {
     add_toxic(
         &proxy,
         "p",
-        r#"{"name":"slow","type":"latency","attributes":{"latency":300}}"#,
+        r#"{"name":"slow","type":"latency","attributes":{"latency":1000}}"#,
     )
     .await;
     let start = Instant::now();
     echo_round_trip(&mut client, b"during").await;
     assert!(
-        start.elapsed() >= Duration::from_millis(300),
+        start.elapsed() >= Duration::from_millis(1000),
         "applies to the open connection"
     );
 
@@ -383,7 +383,7 @@ async fn live_add_and_remove_on_an_open_connection_loses_nothing() {
     let start = Instant::now();
     echo_round_trip(&mut client, b"after").await;
     assert!(
-        start.elapsed() < Duration::from_millis(300),
+        start.elapsed() < Duration::from_millis(900),
         "removed from the open connection"
     );
     proxy.stop().await.unwrap();
@@ -407,13 +407,13 @@ async fn many_connections_leave_nothing_behind() {
     let (upstream, _echo) = echo_server().await;
     let listen = create_proxy(&proxy, "p", upstream).await;
     let mut clients = Vec::new();
-    for _ in 0..300 {
+    for _ in 0..1000 {
         clients.push(TcpStream::connect(listen).await.unwrap());
     }
     for client in &mut clients {
         echo_round_trip(client, b"x").await;
     }
-    assert_eq!(proxy.server().open_connections(), 300);
+    assert_eq!(proxy.server().open_connections(), 1000);
     drop(clients);
     let deadline = Instant::now() + Duration::from_secs(10);
     while proxy.server().open_connections() > 0 && Instant::now() < deadline {
@@ -518,5 +518,65 @@ async fn changing_upstream_restarts_but_an_equal_listen_does_not() {
     assert!(bytes.is_empty());
     let mut fresh = TcpStream::connect(listen).await.unwrap();
     assert_eq!(echo_round_trip(&mut fresh, b"new").await, b"new");
+    proxy.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_half_sent_api_request_cannot_hold_shutdown() {
+    let proxy = start_proxy().await;
+    let mut slow = TcpStream::connect(proxy.api_addr()).await.unwrap();
+    slow.write_all(b"POST /proxies HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let stopped = tokio::time::timeout(Duration::from_secs(30), proxy.stop()).await;
+    assert!(
+        matches!(stopped, Ok(Ok(()))),
+        "stop returns despite the open request"
+    );
+}
+
+#[tokio::test]
+async fn removing_a_timeout_toxic_under_load_answers_at_once() {
+    let proxy = start_proxy().await;
+    let (upstream, _echo) = echo_server().await;
+    let listen = create_proxy(&proxy, "p", upstream).await;
+    add_toxic(
+        &proxy,
+        "p",
+        r#"{"name":"t","type":"timeout","stream":"upstream","attributes":{"timeout":0}}"#,
+    )
+    .await;
+    let mut writers = Vec::new();
+    for _ in 0..50 {
+        let client = TcpStream::connect(listen).await.unwrap();
+        writers.push(tokio::spawn(async move {
+            let (mut read, mut write) = client.into_split();
+            let chunk = vec![b'z'; 16 * 1024];
+            // Keep the toxic busy until the proxy closes the connection.
+            let pump = async { while write.write_all(&chunk).await.is_ok() {} };
+            let mut sink = Vec::new();
+            let closed = read.read_to_end(&mut sink);
+            tokio::select! {
+                () = pump => {}
+                _ = closed => {}
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let start = Instant::now();
+    let answer = call(&proxy, "DELETE", "/proxies/p/toxics/t", None).await;
+    assert_eq!(answer.status, 204);
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    for writer in writers {
+        tokio::time::timeout(Duration::from_secs(10), writer)
+            .await
+            .expect("every connection is closed")
+            .unwrap();
+    }
     proxy.stop().await.unwrap();
 }

@@ -65,6 +65,24 @@ async fn toxiproxy_rust_drives_our_server() {
             })
             .unwrap();
 
+        // Every toxic builder it has is accepted, and it parses our list back.
+        found
+            .with_bandwidth("upstream".into(), 32, 1.0)
+            .with_slow_close("downstream".into(), 10, 0.5)
+            .with_timeout("upstream".into(), 0, 0.0)
+            .with_slicer("downstream".into(), 2048, 128, 0, 0.8);
+        let listed = found.toxics().unwrap();
+        let mut kinds: Vec<String> = listed.iter().map(|toxic| toxic.r#type.clone()).collect();
+        kinds.sort();
+        assert_eq!(kinds, ["bandwidth", "slicer", "slow_close", "timeout"]);
+        let slicer = listed
+            .iter()
+            .find(|toxic| toxic.r#type == "slicer")
+            .unwrap();
+        assert_eq!(slicer.attributes["average_size"], 2048);
+        assert_eq!(slicer.attributes["size_variation"], 128);
+        found.delete_all_toxics().unwrap();
+
         found
             .with_down(|| {
                 assert!(std::net::TcpStream::connect(listen).is_err());
