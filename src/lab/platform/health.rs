@@ -201,17 +201,7 @@ impl HealthChecker {
             .slow_streaks
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        for (component, streak) in components.iter_mut().zip(streaks.iter_mut()) {
-            if component.status == Status::Degraded {
-                *streak += 1;
-                if *streak < SLOW_CHECKS_TO_DEGRADE {
-                    component.status = Status::Healthy;
-                    component.message = format!("{} (once; not yet degraded)", component.message);
-                }
-            } else {
-                *streak = 0;
-            }
-        }
+        hysteresis(&mut components, &mut streaks);
         components
     }
 
@@ -333,6 +323,26 @@ impl HealthChecker {
     }
 }
 
+/// Applies the slow-check streaks to database and Redis results (see
+/// [`HealthChecker`]'s `with_hysteresis`).
+fn hysteresis(components: &mut [ComponentHealth; 2], streaks: &mut [u32; 2]) {
+    for (component, streak) in components.iter_mut().zip(streaks.iter_mut()) {
+        match component.status {
+            Status::Degraded => {
+                *streak = streak.saturating_add(1);
+                if *streak < SLOW_CHECKS_TO_DEGRADE {
+                    component.status = Status::Healthy;
+                    component.message = format!("{} (once; not yet degraded)", component.message);
+                }
+            }
+            // A failed check is worse than a slow one: the next slow
+            // answer is degraded at once, not "slow once".
+            Status::Unhealthy => *streak = SLOW_CHECKS_TO_DEGRADE,
+            Status::Healthy => *streak = 0,
+        }
+    }
+}
+
 async fn timed<T>(future: impl std::future::Future<Output = T>) -> (T, Duration) {
     let started = Instant::now();
     let value = future.await;
@@ -384,6 +394,34 @@ mod tests {
         let down = judge("database", Err("refused".into()), Duration::ZERO, threshold);
         assert_eq!(down.status, Status::Unhealthy);
         assert_eq!(down.message, "refused");
+    }
+
+    #[test]
+    fn one_slow_check_is_noise_but_a_slow_check_after_a_failure_is_not() {
+        let threshold = Duration::from_millis(50);
+        let slow = || judge("redis", Ok(()), Duration::from_millis(80), threshold);
+        let failed = || judge("redis", Err("timed out".into()), Duration::ZERO, threshold);
+        let mut streaks = [0; 2];
+        let mut checks = [slow(), slow()];
+        hysteresis(&mut checks, &mut streaks);
+        assert_eq!(checks[0].status, Status::Healthy, "first slow check");
+        let mut checks = [slow(), failed()];
+        hysteresis(&mut checks, &mut streaks);
+        assert_eq!(
+            checks[0].status,
+            Status::Degraded,
+            "second slow check in a row"
+        );
+        assert_eq!(checks[1].status, Status::Unhealthy);
+        // After a failure, a slow answer is degraded at once (no flap back to healthy).
+        let mut checks = [slow(), slow()];
+        hysteresis(&mut checks, &mut streaks);
+        assert_eq!(checks[1].status, Status::Degraded);
+        // A fast answer resets the streak.
+        let fast = || judge("redis", Ok(()), Duration::from_millis(1), threshold);
+        let mut checks = [fast(), fast()];
+        hysteresis(&mut checks, &mut streaks);
+        assert_eq!(streaks, [0, 0]);
     }
 
     #[test]

@@ -74,9 +74,19 @@ impl Platform {
             Arc::clone(&clock),
             http,
         ));
+        // The health checks get connections of their own: when request
+        // traffic saturates the pool of a slow database, `SELECT 1` must
+        // measure the database, not the queue in front of it.
+        let health_redis =
+            RedisStore::new(&config.redis_url, config.timeouts.redis, config.cache_ttl)?;
+        let health_database = Arc::new(PgHistory::new(
+            &config.postgres_url,
+            config.health.check_timeout,
+            1,
+        )?);
         let health = Arc::new(HealthChecker::new(
-            redis.clone(),
-            Arc::clone(&database),
+            health_redis,
+            health_database,
             Arc::clone(&llm),
             config.health,
             clock,
