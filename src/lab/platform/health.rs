@@ -27,8 +27,9 @@ use super::storage::cache::RedisStore;
 use super::storage::history::PgHistory;
 use crate::clock::Clock;
 
-/// Consecutive slow checks before a component is degraded for latency.
-pub const SLOW_CHECKS_TO_DEGRADE: u32 = 2;
+/// How long a dependency must answer slowly, check after check, before it is
+/// degraded for latency.
+pub const SLOW_FOR_BEFORE_DEGRADED: Duration = Duration::from_millis(500);
 
 /// How a component (or the whole platform) is doing. Ordered from best to worst.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -93,8 +94,8 @@ pub struct HealthChecker {
     settings: HealthSettings,
     clock: Arc<dyn Clock>,
     llm_probe: Mutex<Option<(Instant, ComponentHealth)>>,
-    /// Consecutive over-threshold checks of database and Redis.
-    slow_streaks: Mutex<[u32; 2]>,
+    /// Since when database and Redis have answered slowly, check after check.
+    slow_since: Mutex<[Option<Instant>; 2]>,
     probe_in_flight: AtomicBool,
     latest: RwLock<(HealthReport, Capabilities)>,
 }
@@ -135,7 +136,7 @@ impl HealthChecker {
             settings,
             clock,
             llm_probe: Mutex::new(None),
-            slow_streaks: Mutex::new([0; 2]),
+            slow_since: Mutex::new([None; 2]),
             probe_in_flight: AtomicBool::new(false),
             latest: RwLock::new((report, capabilities)),
         }
@@ -192,16 +193,16 @@ impl HealthChecker {
         report
     }
 
-    /// One slow answer is noise (a scheduling hiccup on a busy machine), not
-    /// a degraded dependency: a component is reported degraded for latency
-    /// only after `SLOW_CHECKS_TO_DEGRADE` consecutive slow checks. Errors
-    /// and timeouts count at once.
+    /// A slow answer is noise (a scheduling hiccup on a busy machine), not a
+    /// degraded dependency: a component is reported degraded for latency only
+    /// once its checks have been slow without interruption for at least
+    /// [`SLOW_FOR_BEFORE_DEGRADED`]. Errors and timeouts count at once.
     fn with_hysteresis(&self, mut components: [ComponentHealth; 2]) -> [ComponentHealth; 2] {
-        let mut streaks = self
-            .slow_streaks
+        let mut slow_since = self
+            .slow_since
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        hysteresis(&mut components, &mut streaks);
+        hysteresis(&mut components, &mut slow_since, self.clock.now());
         components
     }
 
@@ -323,22 +324,32 @@ impl HealthChecker {
     }
 }
 
-/// Applies the slow-check streaks to database and Redis results (see
-/// [`HealthChecker`]'s `with_hysteresis`).
-fn hysteresis(components: &mut [ComponentHealth; 2], streaks: &mut [u32; 2]) {
-    for (component, streak) in components.iter_mut().zip(streaks.iter_mut()) {
+/// Applies the slow-answer hysteresis to database and Redis results.
+fn hysteresis(
+    components: &mut [ComponentHealth; 2],
+    slow_since: &mut [Option<Instant>; 2],
+    now: Instant,
+) {
+    for (component, since) in components.iter_mut().zip(slow_since.iter_mut()) {
         match component.status {
             Status::Degraded => {
-                *streak = streak.saturating_add(1);
-                if *streak < SLOW_CHECKS_TO_DEGRADE {
+                let start = *since.get_or_insert(now);
+                let slow_for = now.saturating_duration_since(start);
+                if slow_for < SLOW_FOR_BEFORE_DEGRADED {
                     component.status = Status::Healthy;
-                    component.message = format!("{} (once; not yet degraded)", component.message);
+                    component.message = format!(
+                        "{} (slow for {} ms; not yet degraded)",
+                        component.message,
+                        slow_for.as_millis()
+                    );
                 }
             }
-            // A failed check is worse than a slow one: the next slow
-            // answer is degraded at once, not "slow once".
-            Status::Unhealthy => *streak = SLOW_CHECKS_TO_DEGRADE,
-            Status::Healthy => *streak = 0,
+            // A failed check is worse than a slow one: the next slow answer
+            // is degraded at once, not the start of a new slow spell.
+            Status::Unhealthy => {
+                *since = Some(now.checked_sub(SLOW_FOR_BEFORE_DEGRADED).unwrap_or(now));
+            }
+            Status::Healthy => *since = None,
         }
     }
 }
@@ -397,31 +408,33 @@ mod tests {
     }
 
     #[test]
-    fn one_slow_check_is_noise_but_a_slow_check_after_a_failure_is_not() {
+    fn a_short_slow_spell_is_noise_but_a_slow_check_after_a_failure_is_not() {
         let threshold = Duration::from_millis(50);
         let slow = || judge("redis", Ok(()), Duration::from_millis(80), threshold);
         let failed = || judge("redis", Err("timed out".into()), Duration::ZERO, threshold);
-        let mut streaks = [0; 2];
-        let mut checks = [slow(), slow()];
-        hysteresis(&mut checks, &mut streaks);
-        assert_eq!(checks[0].status, Status::Healthy, "first slow check");
-        let mut checks = [slow(), failed()];
-        hysteresis(&mut checks, &mut streaks);
-        assert_eq!(
-            checks[0].status,
-            Status::Degraded,
-            "second slow check in a row"
-        );
-        assert_eq!(checks[1].status, Status::Unhealthy);
-        // After a failure, a slow answer is degraded at once (no flap back to healthy).
-        let mut checks = [slow(), slow()];
-        hysteresis(&mut checks, &mut streaks);
-        assert_eq!(checks[1].status, Status::Degraded);
-        // A fast answer resets the streak.
         let fast = || judge("redis", Ok(()), Duration::from_millis(1), threshold);
+        let clock = crate::clock::ManualClock::new();
+        let mut since = [None; 2];
+        let mut checks = [slow(), slow()];
+        hysteresis(&mut checks, &mut since, clock.now());
+        assert_eq!(checks[0].status, Status::Healthy, "first slow answer");
+        clock.advance(Duration::from_millis(200));
+        let mut checks = [slow(), failed()];
+        hysteresis(&mut checks, &mut since, clock.now());
+        assert_eq!(checks[0].status, Status::Healthy, "slow for 200 ms only");
+        assert_eq!(checks[1].status, Status::Unhealthy);
+        clock.advance(Duration::from_millis(400));
+        let mut checks = [slow(), slow()];
+        hysteresis(&mut checks, &mut since, clock.now());
+        assert_eq!(checks[0].status, Status::Degraded, "slow for 600 ms");
+        assert_eq!(
+            checks[1].status,
+            Status::Degraded,
+            "slow right after a failure"
+        );
         let mut checks = [fast(), fast()];
-        hysteresis(&mut checks, &mut streaks);
-        assert_eq!(streaks, [0, 0]);
+        hysteresis(&mut checks, &mut since, clock.now());
+        assert_eq!(since, [None, None]);
     }
 
     #[test]
