@@ -83,10 +83,18 @@ impl Supervised {
         self.frozen
     }
 
-    /// Sends `signal` to the whole process group.
+    /// Sends `signal` to the whole process group, and to every descendant
+    /// that left it: PostgreSQL backends call `setsid()`, so a signal to the
+    /// postmaster's group alone would leave open connections answering.
     pub fn signal_group(&self, signal: libc::c_int) -> io::Result<()> {
         if self.reaped {
             return Ok(());
+        }
+        // Descendants first, before a SIGKILLed leader can orphan them.
+        for pid in descendants(self.pid) {
+            // SAFETY: kill has no memory-safety preconditions. A descendant
+            // that exited meanwhile (ESRCH) is what we wanted anyway.
+            unsafe { libc::kill(pid, signal) };
         }
         // SAFETY: killpg has no memory-safety preconditions.
         if unsafe { libc::killpg(self.pid, signal) } != 0 {
@@ -152,6 +160,35 @@ impl Supervised {
     }
 }
 
+/// Every process whose chain of parents leads to `root`, from /proc.
+fn descendants(root: i32) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let parents: Vec<(i32, i32)> = entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+            let after_comm = &stat[stat.rfind(')')? + 1..];
+            let ppid: i32 = after_comm.split_whitespace().nth(1)?.parse().ok()?;
+            Some((pid, ppid))
+        })
+        .collect();
+    let mut found = Vec::new();
+    let mut frontier = vec![root];
+    while let Some(parent) = frontier.pop() {
+        for &(pid, ppid) in &parents {
+            if ppid == parent && !found.contains(&pid) {
+                found.push(pid);
+                frontier.push(pid);
+            }
+        }
+    }
+    found
+}
+
 impl Drop for Supervised {
     fn drop(&mut self) {
         if !self.reaped {
@@ -161,6 +198,46 @@ impl Drop for Supervised {
             // The leader is gone but forked workers may remain in the group.
             // SAFETY: killpg has no memory-safety preconditions.
             unsafe { libc::killpg(self.pid, libc::SIGKILL) };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn signals_reach_children_that_left_the_group() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        // The child leaves the group with setsid, as PostgreSQL backends do.
+        let spec = ProcessSpec {
+            program: "sh".into(),
+            args: vec!["-c".into(), "setsid sleep 300 & wait".into()],
+            run_as: None,
+            log: dir.path().join("log"),
+        };
+        let mut process = Supervised::spawn(&spec).expect("spawn");
+        let mut children = Vec::new();
+        for _ in 0..200 {
+            children = descendants(process.pid() as i32);
+            if !children.is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(!children.is_empty(), "the setsid child never appeared");
+        process.kill().await.expect("kill");
+        for child in children {
+            let gone = (0..200).any(|_| {
+                let alive = std::fs::read_to_string(format!("/proc/{child}/stat"))
+                    .map(|stat| !stat.contains(") Z "))
+                    .unwrap_or(false);
+                if alive {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                !alive
+            });
+            assert!(gone, "child {child} outlived SIGKILL to its parent's group");
         }
     }
 }
