@@ -10,6 +10,7 @@ Examples:
   gameday run scenarios/redis-killed.yaml
   gameday run scenarios/ --report-dir /tmp/chaos --quiet     # every scenario in a folder
   gameday run scenario.yaml --seed 42                         # reproducible arrivals and failures
+  gameday run scenarios/ --quick                              # each scenario shrunk to ~20 s (CI)
 
 Each run writes reports/<run-id>/results.json (rewritten as the run goes),
 faults.jsonl (the fault journal), report.html and junit.xml, and updates
@@ -38,6 +39,10 @@ pub struct Args {
     /// Print one JSON summary line per run on stdout (for CI logs).
     #[arg(long)]
     json: bool,
+    /// Shrink each scenario to about 15-25 s (CI): its own times scale down,
+    /// deadlines do not (see docs/scenarios.md, "Quick mode").
+    #[arg(long)]
+    quick: bool,
 }
 
 /// Runs the subcommand; returns the exit code.
@@ -46,7 +51,11 @@ pub async fn run(args: Args) -> anyhow::Result<u8> {
     let mut scenarios = Vec::new();
     let mut invalid = false;
     for file in &files {
-        match crate::scenario::load(file) {
+        let loaded = crate::scenario::load(file).and_then(|scenario| match args.quick {
+            true => super::quick::shrink(scenario),
+            false => Ok(scenario),
+        });
+        match loaded {
             Ok(scenario) => scenarios.push(scenario),
             Err(diagnostics) => {
                 eprintln!("{diagnostics}");

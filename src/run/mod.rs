@@ -14,6 +14,7 @@ pub mod cli;
 pub mod effect;
 pub mod journal;
 pub mod progress;
+pub mod quick;
 pub mod rollback;
 pub mod target;
 
