@@ -321,7 +321,6 @@ fn llm_overloaded_quick() {
     assert_documented(
         "llm-overloaded",
         key(&[
-            ("fallback-overloaded", "provider primary"),
             ("fallback-overloaded", "capability chat"),
             ("primary-slow", "p50"),
             ("primary-slow", "breaker primary"),
