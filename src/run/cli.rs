@@ -10,7 +10,7 @@ Examples:
   gameday run scenarios/redis-killed.yaml
   gameday run scenarios/ --report-dir /tmp/chaos --quiet     # every scenario in a folder
   gameday run scenario.yaml --seed 42                         # reproducible arrivals and failures
-  gameday run scenarios/ --quick                              # each scenario shrunk to ~20 s (CI)
+  gameday run scenarios/ --quick                              # each scenario shrunk to ~20-30 s (CI)
 
 Each run writes reports/<run-id>/results.json (rewritten as the run goes),
 faults.jsonl (the fault journal), report.html and junit.xml, and updates
@@ -39,7 +39,7 @@ pub struct Args {
     /// Print one JSON summary line per run on stdout (for CI logs).
     #[arg(long)]
     json: bool,
-    /// Shrink each scenario to about 15-25 s (CI): its own times scale down,
+    /// Shrink each scenario to about 20-30 s (CI): its own times scale down,
     /// deadlines do not (see docs/scenarios.md, "Quick mode").
     #[arg(long)]
     quick: bool,

@@ -1,5 +1,5 @@
 //! `gameday run --quick`: a pure transform that shrinks a scenario to run in
-//! about 15–25 s against the lab, for CI and the test suite.
+//! about 20–30 s against the lab, for CI and the test suite.
 //!
 //! What shrinks is the *scenario's own* time: warm-up, measured duration,
 //! fault windows, gaps and recovery are scaled by one factor. What does not
