@@ -10,6 +10,7 @@ Examples:
   gameday run scenarios/redis-killed.yaml
   gameday run scenarios/ --report-dir /tmp/chaos --quiet     # every scenario in a folder
   gameday run scenario.yaml --seed 42                         # reproducible arrivals and failures
+  gameday run scenarios/ --quick                              # each scenario shrunk to ~20-30 s (CI)
 
 Each run writes reports/<run-id>/results.json (rewritten as the run goes),
 faults.jsonl (the fault journal), report.html and junit.xml, and updates
@@ -42,6 +43,10 @@ pub struct Args {
     /// (otherwise such a run refuses to start and lists them).
     #[arg(long)]
     cleanup_stale: bool,
+    /// Shrink each scenario to about 20-30 s (CI): its own times scale down,
+    /// deadlines do not (see docs/scenarios.md, "Quick mode").
+    #[arg(long)]
+    quick: bool,
 }
 
 /// Runs the subcommand; returns the exit code.
@@ -50,7 +55,11 @@ pub async fn run(args: Args) -> anyhow::Result<u8> {
     let mut scenarios = Vec::new();
     let mut invalid = false;
     for file in &files {
-        match crate::scenario::load(file) {
+        let loaded = crate::scenario::load(file).and_then(|scenario| match args.quick {
+            true => super::quick::shrink(scenario),
+            false => Ok(scenario),
+        });
+        match loaded {
             Ok(scenario) => scenarios.push(scenario),
             Err(diagnostics) => {
                 eprintln!("{diagnostics}");

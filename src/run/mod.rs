@@ -15,6 +15,7 @@ pub mod cli;
 pub mod effect;
 pub mod journal;
 pub mod progress;
+pub mod quick;
 pub mod rollback;
 pub mod stale;
 pub mod target;

@@ -3,6 +3,7 @@
 
 mod util;
 
+mod library;
 mod llm_sim;
 mod platform;
 mod platform_llm;
