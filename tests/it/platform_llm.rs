@@ -742,3 +742,33 @@ async fn probe_calls_each_provider_directly_and_reports_each() {
     let json = serde_json::to_value(&probes).expect("serialize");
     assert!(json[1]["latency_ms"].as_f64().is_some());
 }
+
+#[tokio::test]
+async fn a_breaker_due_for_a_trial_takes_the_health_probe_as_its_trial() {
+    let mut settings = settings();
+    settings.breaker.failure_threshold = 1;
+    let setup = setup(down(), Behaviour::Reply("pong"), settings).await;
+    complete(&setup).await;
+    assert_eq!(
+        setup.client.breakers()[0].snapshot.state,
+        BreakerState::Open
+    );
+
+    // Not yet due: the probe reaches the provider but leaves the breaker alone.
+    setup.primary.set(Behaviour::Reply("back"));
+    setup.client.probe().await;
+    assert_eq!(
+        setup.client.breakers()[0].snapshot.state,
+        BreakerState::Open
+    );
+
+    // Due: the successful probe is the trial (success_threshold 1), and the
+    // breaker closes although no request was routed to that provider.
+    setup.clock.advance(Duration::from_secs(31));
+    let probes = setup.client.probe().await;
+    assert!(probes[0].ok, "{:?}", probes[0].error);
+    assert_eq!(
+        setup.client.breakers()[0].snapshot.state,
+        BreakerState::Closed
+    );
+}

@@ -27,7 +27,7 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 pub use super::breaker::{BreakerSettings, BreakerSnapshot};
-use super::breaker::{CircuitBreaker, Permit, Rejected};
+use super::breaker::{BreakerState, CircuitBreaker, Permit, Rejected};
 pub use super::completion_stream::{CompletionStream, StreamError, StreamEvent};
 pub use super::message::{ChatMessage, Role};
 pub use super::outcome::{AttemptFailure, Completion, FailoverError, FailureReason};
@@ -322,15 +322,34 @@ impl FailoverClient {
     }
 
     /// Calls every provider directly and concurrently with a tiny request,
-    /// bypassing breakers and `Retry-After` and leaving both untouched, each
-    /// bounded by `attempt_timeout`. For health checks, which should cache
-    /// the result rather than probe on every request.
+    /// bypassing breakers and `Retry-After`, each bounded by
+    /// `attempt_timeout`. For health checks, which should cache the result
+    /// rather than probe on every request. The one effect on breakers: a
+    /// breaker due for a trial call takes the probe as that trial, so a
+    /// provider that traffic no longer reaches still recovers.
     pub async fn probe(&self) -> Vec<ProviderProbe> {
         let messages = [ChatMessage::user("ping")];
         let timeout = self.inner.settings.attempt_timeout;
         let probes = self.inner.slots.iter().map(|slot| async {
+            // A breaker that is due for a trial gets this probe as its trial:
+            // a fallback that no traffic reaches any more (its primary is
+            // healthy again) would otherwise stay half-open for ever.
+            let trial = match slot.breaker.state() {
+                BreakerState::Closed => None,
+                _ => slot
+                    .breaker
+                    .try_acquire()
+                    .ok()
+                    .filter(|permit| permit.is_trial()),
+            };
             let started = Instant::now();
             let result = slot.client.complete(&messages, 1, timeout).await;
+            if let Some(trial) = trial {
+                match &result {
+                    Ok(_) => trial.success(),
+                    Err(error) => trial.failure(&format!("health probe: {error}")),
+                }
+            }
             ProviderProbe {
                 provider: slot.name().to_owned(),
                 ok: result.is_ok(),
