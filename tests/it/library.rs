@@ -256,9 +256,8 @@ fn db_latency_quick() {
         "db-latency",
         Documented {
             key: &[("slow-db", "capability chat"), ("slow-db", "p99")],
-            // Known platform finding (see the scenario header): the health
-            // check shares the saturated pool, times out, and reports the
-            // database unhealthy; its slow-streak resets after a timeout.
+            // See the scenario header: the pool-sharing finding is fixed, but
+            // on a loaded machine one health check can still time out.
             known_failures: &[
                 ("slow-db", "capability conversation_history"),
                 ("slow-db", "capability analytics"),
