@@ -3,6 +3,7 @@
 
 mod util;
 
+mod hostile;
 mod llm_sim;
 mod platform;
 mod platform_llm;
