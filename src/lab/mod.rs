@@ -8,10 +8,12 @@
 //!   runtime-switchable failure modes.
 //! - [`platform`]: the reference agent platform (the system under test).
 //! - [`proxy`]: the Toxiproxy-compatible fault proxy.
+//! - [`serve`]: the HTTP serving loop the three servers share (header-read timeout).
 
 pub mod lab_cli;
 pub mod llm_sim;
 pub mod platform;
 pub mod proxy;
+pub mod serve;
 pub mod services;
 pub mod stack;

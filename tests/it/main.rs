@@ -3,6 +3,7 @@
 
 mod util;
 
+mod hostile;
 mod library;
 mod llm_sim;
 mod platform;

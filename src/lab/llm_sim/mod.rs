@@ -102,18 +102,13 @@ async fn serve_state(
         tracing::info!(sim = %state.name, %address, mode = %state.mode(), "llm-sim listening");
     }
     let app = server::router(state);
-    // Token-by-token SSE writes must not wait for delayed ACKs (Nagle).
-    let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
-        let _ = stream.set_nodelay(true);
-    });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            // Ends hangs, delays and streams so the graceful shutdown does
-            // not wait on them.
-            trigger.trigger();
-        })
-        .await
+    crate::lab::serve::serve_http(listener, app, async move {
+        shutdown.await;
+        // Ends hangs, delays and streams so the graceful shutdown does
+        // not wait on them.
+        trigger.trigger();
+    })
+    .await
 }
 
 /// A simulator serving on a loopback port in a background task; for tests

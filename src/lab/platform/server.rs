@@ -7,7 +7,6 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -250,13 +249,8 @@ pub async fn serve(
     // The first check runs before serving, so /capabilities is never a guess.
     platform.health().check().await;
     let monitor = tokio::spawn(Arc::clone(platform.health()).monitor());
-    // Small responses and SSE events must not wait for delayed ACKs (Nagle).
-    let listener = listener.tap_io(|stream| {
-        let _ = stream.set_nodelay(true);
-    });
-    let result = axum::serve(listener, super::api::router(platform))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let result =
+        crate::lab::serve::serve_http(listener, super::api::router(platform), shutdown).await;
     monitor.abort();
     result
 }

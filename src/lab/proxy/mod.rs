@@ -33,7 +33,7 @@ mod request;
 mod timer;
 mod toxics;
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -81,13 +81,13 @@ pub async fn serve(
         shutdown.await;
         let _ = stopping_tx.send(true);
     };
-    let serving = axum::serve(listener, app).with_graceful_shutdown(signal);
+    let serving = crate::lab::serve::serve_http(listener, app, signal);
     let grace = async move {
         let _ = stopping.wait_for(|stop| *stop).await;
         tokio::time::sleep(SHUTDOWN_GRACE).await;
     };
     let served = tokio::select! {
-        served = serving.into_future() => served,
+        served = serving => served,
         () = grace => {
             tracing::warn!("API requests still open after the shutdown grace period; stopping anyway");
             Ok(())
