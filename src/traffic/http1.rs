@@ -1,0 +1,191 @@
+//! A lean HTTP/1.1 client for plain `http://` targets: hyper's connection
+//! API over tokio TCP streams, with a keep-alive pool of idle connections.
+//! It does only what the generator needs (one host, requests built by the
+//! caller, bodies read frame by frame), which costs far less CPU per request
+//! than a general-purpose client; `https://` targets keep using reqwest.
+//!
+//! A connection goes back to the pool only after its answer was read to the
+//! end; one abandoned halfway (timeout, a stream cut short) is closed.
+
+use std::sync::Mutex;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper::header::{HeaderMap, HeaderValue};
+use hyper::{Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+use super::TrafficError;
+
+/// Why an exchange got no complete answer.
+#[derive(Debug, thiserror::Error)]
+pub enum Http1Error {
+    /// The TCP connection could not be opened.
+    #[error("connect: {0}")]
+    Connect(std::io::Error),
+    /// HTTP on the connection failed (handshake, request, or body).
+    #[error("http: {0}")]
+    Http(#[from] hyper::Error),
+}
+
+/// Idle keep-alive connections to one `host:port`.
+#[derive(Debug)]
+pub struct Http1Pool {
+    /// `host:port` to connect to (IPv6 literals in brackets).
+    authority: String,
+    /// The `Host` header of every request.
+    host: HeaderValue,
+    /// Connections whose last answer was read to the end.
+    idle: Mutex<Vec<SendRequest<Full<Bytes>>>>,
+    /// Idle connections kept at most; more are closed when released.
+    max_idle: usize,
+}
+
+impl Http1Pool {
+    /// A pool for `url`'s host, or `None` when the lean client does not
+    /// apply (not plain http, or credentials in the URL).
+    pub fn for_url(url: &reqwest::Url, max_idle: usize) -> Result<Option<Self>, TrafficError> {
+        if url.scheme() != "http" || !url.username().is_empty() || url.password().is_some() {
+            return Ok(None);
+        }
+        let Some(host) = url.host_str() else {
+            return Err(TrafficError::InvalidUrl(format!("{url}: no host")));
+        };
+        let port = url.port_or_known_default().unwrap_or(80);
+        let host_header = match url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_owned(),
+        };
+        let host = HeaderValue::from_str(&host_header)
+            .map_err(|_| TrafficError::InvalidUrl(format!("{url}: bad host")))?;
+        Ok(Some(Self {
+            authority: format!("{}:{port}", url.host_str().unwrap_or_default()),
+            host,
+            idle: Mutex::new(Vec::new()),
+            max_idle,
+        }))
+    }
+
+    /// The `Host` header value requests must carry.
+    pub fn host(&self) -> &HeaderValue {
+        &self.host
+    }
+
+    /// Sends `request` on an idle connection, or a new one, and returns the
+    /// answer's head with its body still to read.
+    pub async fn send(&self, request: Request<Full<Bytes>>) -> Result<Answer<'_>, Http1Error> {
+        let mut sender = match self.take_idle().await {
+            Some(sender) => sender,
+            None => self.connect().await?,
+        };
+        let response = sender.send_request(request).await?;
+        let (head, body) = response.into_parts();
+        Ok(Answer {
+            status: head.status,
+            headers: head.headers,
+            body,
+            lease: Some(Lease { pool: self, sender }),
+        })
+    }
+
+    /// An idle connection that is still open and ready, if any.
+    async fn take_idle(&self) -> Option<SendRequest<Full<Bytes>>> {
+        loop {
+            let mut sender = self.idle.lock().ok()?.pop()?;
+            if sender.is_closed() {
+                continue;
+            }
+            if sender.ready().await.is_ok() {
+                return Some(sender);
+            }
+        }
+    }
+
+    async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, Http1Error> {
+        let stream = TcpStream::connect(self.authority.as_str())
+            .await
+            .map_err(Http1Error::Connect)?;
+        stream.set_nodelay(true).map_err(Http1Error::Connect)?;
+        let (sender, connection) = http1::handshake(TokioIo::new(stream)).await?;
+        // The connection's I/O runs on its own task and ends when the
+        // sender is dropped or the peer closes.
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        Ok(sender)
+    }
+
+    fn release(&self, sender: SendRequest<Full<Bytes>>) {
+        if sender.is_closed() {
+            return;
+        }
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < self.max_idle
+        {
+            idle.push(sender);
+        }
+    }
+}
+
+/// A connection on loan to one exchange.
+struct Lease<'a> {
+    pool: &'a Http1Pool,
+    sender: SendRequest<Full<Bytes>>,
+}
+
+/// An answer whose body is still to be read; its connection returns to the
+/// pool once the body has ended.
+pub struct Answer<'a> {
+    /// The status code.
+    pub status: StatusCode,
+    /// The response headers.
+    pub headers: HeaderMap,
+    body: Incoming,
+    /// `None` once the connection went back to the pool.
+    lease: Option<Lease<'a>>,
+}
+
+impl Answer<'_> {
+    /// The next piece of the body, or `None` at its end.
+    pub async fn chunk(&mut self) -> Result<Option<Bytes>, Http1Error> {
+        loop {
+            match self.body.frame().await {
+                Some(frame) => {
+                    // Trailers carry nothing the generator reads.
+                    if let Ok(data) = frame?.into_data() {
+                        return Ok(Some(data));
+                    }
+                }
+                None => {
+                    if let Some(lease) = self.lease.take() {
+                        lease.pool.release(lease.sender);
+                    }
+                    return Ok(None);
+                }
+            }
+        }
+    }
+
+    /// The whole body.
+    pub async fn bytes(mut self) -> Result<Bytes, Http1Error> {
+        let mut first: Option<Bytes> = None;
+        let mut rest: Vec<u8> = Vec::new();
+        while let Some(chunk) = self.chunk().await? {
+            match first.take() {
+                None if rest.is_empty() => first = Some(chunk),
+                None => rest.extend_from_slice(&chunk),
+                Some(earlier) => {
+                    rest.extend_from_slice(&earlier);
+                    rest.extend_from_slice(&chunk);
+                }
+            }
+        }
+        Ok(match first {
+            Some(only) => only,
+            None => Bytes::from(rest),
+        })
+    }
+}
