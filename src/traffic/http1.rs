@@ -189,3 +189,103 @@ impl Answer<'_> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    use super::*;
+
+    /// A raw HTTP/1.1 server that answers every request with `answer` and
+    /// counts the connections it accepted.
+    async fn server(answer: &'static [u8]) -> (reqwest::Url, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = reqwest::Url::parse(&format!(
+            "http://{}/v1/chat",
+            listener.local_addr().expect("address")
+        ))
+        .expect("url");
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&accepted);
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                counter.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let mut buffer = vec![0u8; 4096];
+                    let mut seen = Vec::new();
+                    while let Ok(read) = stream.read(&mut buffer).await {
+                        if read == 0 {
+                            break;
+                        }
+                        seen.extend_from_slice(&buffer[..read]);
+                        // GET requests only: one answer per blank line.
+                        while let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+                            seen.drain(..end + 4);
+                            if stream.write_all(answer).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        (url, accepted)
+    }
+
+    fn get(pool: &Http1Pool) -> Request<Full<Bytes>> {
+        Request::get("/v1/chat")
+            .header(hyper::header::HOST, pool.host().clone())
+            .body(Full::default())
+            .expect("a valid request")
+    }
+
+    #[tokio::test]
+    async fn answers_read_to_the_end_reuse_one_connection() {
+        let (url, accepted) = server(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok").await;
+        let pool = Http1Pool::for_url(&url, 8).expect("valid").expect("http");
+        for _ in 0..5 {
+            let answer = pool.send(get(&pool)).await.expect("an answer");
+            assert_eq!(answer.status, StatusCode::OK);
+            assert_eq!(answer.bytes().await.expect("a body"), "ok");
+        }
+        assert_eq!(accepted.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn an_answer_abandoned_halfway_closes_its_connection() {
+        // Promises 10 bytes, sends 2: the body never ends.
+        let (url, accepted) = server(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nok").await;
+        let pool = Http1Pool::for_url(&url, 8).expect("valid").expect("http");
+        for _ in 0..2 {
+            let mut answer = pool.send(get(&pool)).await.expect("an answer");
+            let chunk = answer.chunk().await.expect("a chunk");
+            assert_eq!(chunk.as_deref(), Some(&b"ok"[..]));
+        }
+        assert_eq!(accepted.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn https_and_credentials_are_left_to_reqwest_and_refusals_are_errors() {
+        let https = reqwest::Url::parse("https://example.com/").expect("url");
+        assert!(Http1Pool::for_url(&https, 1).expect("valid").is_none());
+        let credentials = reqwest::Url::parse("http://user:pw@example.com/").expect("url");
+        assert!(
+            Http1Pool::for_url(&credentials, 1)
+                .expect("valid")
+                .is_none()
+        );
+        // Bind then drop: nothing listens on that port any more.
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        drop(listener);
+        let url = reqwest::Url::parse(&format!("http://{address}/")).expect("url");
+        let pool = Http1Pool::for_url(&url, 1).expect("valid").expect("http");
+        assert_eq!(pool.host(), &address.to_string());
+        let error = pool.send(get(&pool)).await.err().expect("refused");
+        assert!(matches!(error, Http1Error::Connect(_)), "{error}");
+    }
+}

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::{Method, Request};
+use hyper::{Method, Request, Uri};
 use reqwest::header::{CONTENT_TYPE, HOST, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
@@ -42,8 +42,8 @@ pub struct Sender {
 #[derive(Debug)]
 enum Transport {
     /// Plain `http://`: the lean keep-alive client, plus the chat route's
-    /// path (origin form) built once.
-    Lean { pool: Http1Pool, chat_path: String },
+    /// path (origin form) parsed once (clones share its bytes).
+    Lean { pool: Http1Pool, chat_path: Uri },
     /// `https://` (or credentials in the URL): reqwest, with rustls.
     Reqwest(reqwest::Client),
 }
@@ -111,7 +111,9 @@ impl Sender {
         let transport = match Http1Pool::for_url(&chat_url, spec.max_in_flight)? {
             Some(pool) => Transport::Lean {
                 pool,
-                chat_path: origin_form(&chat_url),
+                chat_path: Uri::try_from(origin_form(&chat_url)).map_err(|error| {
+                    TrafficError::InvalidUrl(format!("{}: {error}", endpoints.chat_url()))
+                })?,
             },
             None => Transport::Reqwest(reqwest_client(spec)?),
         };
@@ -201,7 +203,7 @@ impl Sender {
     async fn send_lean<'a>(
         &self,
         pool: &'a Http1Pool,
-        chat_path: &str,
+        chat_path: &Uri,
         arrival: &Arrival,
         conversation: &str,
     ) -> Result<Answer<'a>, OutcomeClass> {
@@ -209,7 +211,7 @@ impl Sender {
         let built = match arrival.operation {
             Operation::Chat | Operation::ChatStream => builder
                 .method(Method::POST)
-                .uri(chat_path)
+                .uri(chat_path.clone())
                 .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
                 .body(Full::new(Bytes::from(chat_body(conversation, arrival)))),
             Operation::History => {
