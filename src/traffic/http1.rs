@@ -5,9 +5,13 @@
 //! than a general-purpose client; `https://` targets keep using reqwest.
 //!
 //! A connection goes back to the pool only after its answer was read to the
-//! end; one abandoned halfway (timeout, a stream cut short) is closed.
+//! end; one abandoned halfway (timeout, a stream cut short) is closed. Idle
+//! connections are reused newest first, and one idle for longer than
+//! [`IDLE_TIMEOUT`] is closed, so the pool shrinks back after a burst.
 
+use std::collections::VecDeque;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -17,8 +21,12 @@ use hyper::header::{HeaderMap, HeaderValue};
 use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
+use tokio::time::Instant;
 
 use super::TrafficError;
+
+/// An idle connection unused this long is closed.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// Why an exchange got no complete answer.
 #[derive(Debug, thiserror::Error)]
@@ -38,8 +46,9 @@ pub struct Http1Pool {
     authority: String,
     /// The `Host` header of every request.
     host: HeaderValue,
-    /// Connections whose last answer was read to the end.
-    idle: Mutex<Vec<SendRequest<Full<Bytes>>>>,
+    /// Connections whose last answer was read to the end, oldest first,
+    /// each with the moment it became idle.
+    idle: Mutex<VecDeque<(Instant, SendRequest<Full<Bytes>>)>>,
     /// Idle connections kept at most; more are closed when released.
     max_idle: usize,
 }
@@ -64,7 +73,7 @@ impl Http1Pool {
         Ok(Some(Self {
             authority: format!("{}:{port}", url.host_str().unwrap_or_default()),
             host,
-            idle: Mutex::new(Vec::new()),
+            idle: Mutex::new(VecDeque::new()),
             max_idle,
         }))
     }
@@ -94,7 +103,7 @@ impl Http1Pool {
     /// An idle connection that is still open and ready, if any.
     async fn take_idle(&self) -> Option<SendRequest<Full<Bytes>>> {
         loop {
-            let mut sender = self.idle.lock().ok()?.pop()?;
+            let (_, mut sender) = self.idle.lock().ok()?.pop_back()?;
             if sender.is_closed() {
                 continue;
             }
@@ -122,11 +131,24 @@ impl Http1Pool {
         if sender.is_closed() {
             return;
         }
-        if let Ok(mut idle) = self.idle.lock()
-            && idle.len() < self.max_idle
-        {
-            idle.push(sender);
+        if let Ok(mut idle) = self.idle.lock() {
+            let now = Instant::now();
+            prune(&mut idle, now);
+            if idle.len() < self.max_idle {
+                idle.push_back((now, sender));
+            }
         }
+    }
+}
+
+/// Drops the entries of `idle` (oldest first) idle for [`IDLE_TIMEOUT`] or
+/// more at `now`.
+fn prune<T>(idle: &mut VecDeque<(Instant, T)>, now: Instant) {
+    while idle
+        .front()
+        .is_some_and(|(since, _)| now.saturating_duration_since(*since) >= IDLE_TIMEOUT)
+    {
+        idle.pop_front();
     }
 }
 
@@ -241,6 +263,19 @@ mod tests {
             .header(hyper::header::HOST, pool.host().clone())
             .body(Full::default())
             .expect("a valid request")
+    }
+
+    #[test]
+    fn connections_idle_too_long_are_dropped_oldest_first() {
+        let start = Instant::now();
+        let mut idle: VecDeque<(Instant, u32)> = (0..4)
+            .map(|i| (start + Duration::from_secs(30 * i), i as u32))
+            .collect();
+        prune(&mut idle, start + IDLE_TIMEOUT + Duration::from_secs(31));
+        let left: Vec<u32> = idle.iter().map(|(_, i)| *i).collect();
+        assert_eq!(left, [2, 3]);
+        prune(&mut idle, start);
+        assert_eq!(idle.len(), 2);
     }
 
     #[tokio::test]
