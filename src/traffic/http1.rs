@@ -86,11 +86,27 @@ impl Http1Pool {
     /// Sends `request` on an idle connection, or a new one, and returns the
     /// answer's head with its body still to read.
     pub async fn send(&self, request: Request<Full<Bytes>>) -> Result<Answer<'_>, Http1Error> {
-        let mut sender = match self.take_idle().await {
-            Some(sender) => sender,
-            None => self.connect().await?,
+        let (sender, response) = match self.take_idle().await {
+            Some(mut sender) => match sender.try_send_request(request).await {
+                Ok(response) => (sender, response),
+                // The idle connection was closed under us before the
+                // request went out (say, by the server's keep-alive
+                // timeout): the request is sent once more on a new one.
+                Err(mut error) => match error.take_message() {
+                    Some(request) => {
+                        let mut sender = self.connect().await?;
+                        let response = sender.send_request(request).await?;
+                        (sender, response)
+                    }
+                    None => return Err(error.into_error().into()),
+                },
+            },
+            None => {
+                let mut sender = self.connect().await?;
+                let response = sender.send_request(request).await?;
+                (sender, response)
+            }
         };
-        let response = sender.send_request(request).await?;
         let (head, body) = response.into_parts();
         Ok(Answer {
             status: head.status,
