@@ -173,7 +173,7 @@ request against wrk's 9 µs; ~25% of its profile in glibc malloc/free). A `perf 
 lean client saturated at 128 connections (same day, loaded machine): ~48% of the samples in the
 kernel (TCP send and receive, epoll, futex wake-ups between tokio's worker threads), ~3% in
 malloc/free, ~7% memmove, the rest in tokio's scheduler, hyper and gameday's own code (request
-task, dispatch, recorder: a few % each). What is left is mostly the cost of two tokio tasks
+task, dispatch, recorder: a few % each). The remaining gap is probably the cost of two tokio tasks
 per request on a multi-threaded runtime (the request's and its connection's), where wrk runs one
 event loop per thread.
 Without a connection bound (`Generator::with_max_connections`), every request in flight gets its
