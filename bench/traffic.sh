@@ -12,7 +12,8 @@
 #   4. memory: resident size sampled every 10 s during a run at 2k req/s
 #      (SOAK_SECONDS, default 120; the issue's target is 1 h <= 64 MiB, flat).
 #
-# Parts 1-3: 5 alternating runs each, medians. The result replaces the
+# Parts 1-3: 5 alternating runs each, medians; part 1 also records the CPU
+# time (user + system) of wrk and of the generator per request. The result replaces the
 # "## Traffic generator" section of docs/benchmarks.md.
 #
 # usage: bench/traffic.sh [SECONDS]        (SECONDS per run of parts 1 and 2; default 10)
@@ -47,8 +48,14 @@ wrk.headers["Content-Type"] = "application/json"
 LUA
 
 wrk_rate() {
-    wrk -t2 -c"$connections" -d"${1}s" -s "$work/post.lua" "$base/v1/chat" |
+    /usr/bin/time -f "%U %S" -o "$work/wrk.time" \
+        wrk -t2 -c"$connections" -d"${1}s" -s "$work/post.lua" "$base/v1/chat" |
         awk '/^Requests\/sec:/ {print $2}'
+}
+
+# CPU seconds (user + system) of the last timed command.
+cpu_of() {
+    awk 'END {print $1 + $2}' "$1"
 }
 
 # Warm-up of both (page cache, CPU frequency).
@@ -59,11 +66,13 @@ results=$work/results
 for run in $(seq 1 $runs); do
     echo "max rate, run $run/$runs" >&2
     rate=$(wrk_rate "$seconds")
-    echo "wrk {\"requests_per_s\": $rate}" >>"$results"
+    echo "wrk {\"requests_per_s\": $rate, \"cpu_s\": $(cpu_of "$work/wrk.time")}" >>"$results"
     # Offer twice what wrk managed: the generator runs saturated, and its
     # completions per second are its maximum rate.
     offered=$(python3 -c "print(int(2 * float('$rate')))")
-    echo "max $("$generator" "$base" "$offered" "$seconds" 4096 "$connections")" >>"$results"
+    max=$(/usr/bin/time -f "%U %S" -o "$work/gen.time" \
+        "$generator" "$base" "$offered" "$seconds" 4096 "$connections")
+    echo "max ${max%\}}, \"cpu_s\": $(cpu_of "$work/gen.time")}" >>"$results"
 done
 
 for run in $(seq 1 $runs); do
@@ -100,6 +109,8 @@ def med(kind, key):
 wrk = med("wrk", "requests_per_s")
 ours = med("max", "completed_rate")
 ratio = ours / wrk
+wrk_us = statistics.median(r["cpu_s"] / max(r["requests_per_s"] * float(seconds), 1) * 1e6 for r in rows["wrk"])
+gen_us = statistics.median(r["cpu_s"] / max(r["completed"], 1) * 1e6 for r in rows["max"])
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
 load = open("/proc/loadavg").read().split()[0]
@@ -151,22 +162,28 @@ shows ~800 ms, target within ±5% (760–840 ms): {verdict(760 <= co_median <= 8
 (peak {soak["peak_rss_kib"] / 1024:.1f} MiB; samples every 10 s: {", ".join(f"{s:.1f}" for s in samples)}).
 Target for 1 h: <= 64 MiB and flat (run `SOAK_SECONDS=3600 bench/traffic.sh` for the full hour).
 
-Where the generator's time goes (measured separately: `perf record` and `/usr/bin/time` on
-`traffic_run` saturated at 128 connections): about 20 µs of CPU per request (user + system)
-against wrk's 9 µs, on the same server. Of the generator's samples, ~35% are in the kernel
-(sockets, epoll, futex wake-ups between tokio workers), ~25% in glibc malloc/free (reqwest and
-hyper allocate per request; probably hyper's 8 KiB read buffers, which make glibc run `malloc_consolidate`), and most of
-the rest in reqwest/hyper/tokio; gameday's own schedule, recorder and live window are about 2-3% of the flat profile.
-Reaching 0.8x wrk would take a leaner HTTP client than reqwest (hyper on fixed connections,
-as oha does), not changes to the recorder.
+CPU per request in the maximum-rate runs (user + system, `/usr/bin/time`; medians): generator
+{gen_us:.1f} µs per completed request (it also schedules, and drops, the arrivals it cannot send),
+wrk {wrk_us:.1f} µs.
+The generator sends plain `http://` requests with its own lean HTTP/1.1 client
+(`src/traffic/http1.rs`: hyper's connection API on tokio TCP streams, a keep-alive pool, bodies
+built once per request); reqwest remains only for `https://` targets. The first version used
+reqwest for everything and reached 0.54x wrk (20,601 against 38,243 req/s, 20 µs of CPU per
+request against wrk's 9 µs; ~25% of its profile in glibc malloc/free). A `perf record` of the
+lean client saturated at 128 connections (same day, loaded machine): ~48% of the samples in the
+kernel (TCP send and receive, epoll, futex wake-ups between tokio's worker threads), ~3% in
+malloc/free, ~7% memmove, the rest in tokio's scheduler, hyper and gameday's own code (request
+task, dispatch, recorder: a few % each). The remaining gap is probably the cost of two tokio tasks
+per request on a multi-threaded runtime (the request's and its connection's), where wrk runs one
+event loop per thread.
 Without a connection bound (`Generator::with_max_connections`), every request in flight gets its
 own connection: after a 1 s freeze at 5k req/s that is ~5,000 new connections, more than the
 server's accept queue (`somaxconn` 4096 here), and SYN retries then add seconds (p99 measured
-1.7 s) — a real effect on a crowd of clients, but not the generator's measurement error, so the
+1.7 s with the first, reqwest client) — a real effect on a crowd of clients, but not the generator's measurement error, so the
 coordinated-omission check bounds connections at 256 as wrk2 does.
 Memory follows the connection count: each stall of the shared machine pushes the requests in
 flight, and so the pooled connections (kept idle for 90 s), into the hundreds or thousands. In a
-quiet moment the same 2k req/s run peaked at 11.7 MiB unbounded and 10.6 MiB with 64 connections;
+quiet moment (first client) the same 2k req/s run peaked at 11.7 MiB unbounded and 10.6 MiB with 64 connections;
 the recorder itself is a few histograms per phase plus ~250 bytes per closed second.
 """
 path = pathlib.Path("docs/benchmarks.md")

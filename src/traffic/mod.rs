@@ -15,6 +15,7 @@
 //! - [`schedule`]: when, which operation, which conversation (pure, seeded);
 //! - [`generator`]: sends arrivals on time, bounds the requests in flight;
 //! - [`request`]: one HTTP exchange, JSON or SSE, into a completion;
+//! - [`http1`]: the lean keep-alive HTTP/1.1 client it uses for `http://`;
 //! - [`sse`] and [`outcome`]: how an answer is read and classified (pure);
 //! - [`phases`]: which phases a request counts in;
 //! - [`recorder`], [`histogram`]: the statistics and their summaries;
@@ -28,6 +29,7 @@ use std::time::Duration;
 
 pub mod generator;
 pub mod histogram;
+pub mod http1;
 pub mod live;
 pub mod outcome;
 pub mod phases;

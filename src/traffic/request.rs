@@ -1,16 +1,21 @@
 //! Sending one planned request over HTTP and reading its answer into a
-//! [`Completion`]: the shared client (one connection pool, TCP_NODELAY), the
+//! [`Completion`]: the shared client (one connection pool, TCP_NODELAY: the
+//! lean [`http1`] client for `http://`, reqwest for `https://`), the
 //! request bodies, streamed and JSON answers, the request timeout. It
 //! measures only the time to first token; total latency is the caller's,
 //! from the intended start.
 
 use std::time::Duration;
 
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::{Method, Request, Uri};
+use reqwest::header::{CONTENT_TYPE, HOST, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use super::TrafficError;
+use super::http1::{self, Http1Pool};
 use super::outcome::{self, Completion, HeaderReport, OutcomeClass};
 use super::schedule::{Arrival, Operation};
 use super::spec::{Endpoints, TrafficSpec};
@@ -24,13 +29,59 @@ pub const DEGRADED_HEADER: &str = "x-degraded-capabilities";
 /// Everything needed to send requests, built once per run.
 #[derive(Debug)]
 pub struct Sender {
-    client: reqwest::Client,
+    transport: Transport,
     chat_url: reqwest::Url,
     endpoints: Endpoints,
     /// The extra headers, marked sensitive so no Debug output shows them.
     headers: HeaderMap,
     seed: u64,
     timeout: Duration,
+}
+
+/// The HTTP client behind a [`Sender`].
+#[derive(Debug)]
+enum Transport {
+    /// Plain `http://`: the lean keep-alive client, plus the chat route's
+    /// path (origin form) parsed once (clones share its bytes).
+    Lean { pool: Http1Pool, chat_path: Uri },
+    /// `https://` (or credentials in the URL): reqwest, with rustls.
+    Reqwest(reqwest::Client),
+}
+
+/// An answer's head with its body still to read, from either transport.
+struct Answer<'a> {
+    status: u16,
+    success: bool,
+    headers: HeaderMap,
+    body: AnswerBody<'a>,
+}
+
+enum AnswerBody<'a> {
+    Lean(http1::Answer<'a>),
+    Reqwest(reqwest::Response),
+}
+
+impl AnswerBody<'_> {
+    /// The next piece of the body, `None` at its end, or why it broke.
+    async fn chunk(&mut self) -> Result<Option<Bytes>, OutcomeClass> {
+        match self {
+            Self::Lean(answer) => answer
+                .chunk()
+                .await
+                .map_err(|_| OutcomeClass::ConnectionError),
+            Self::Reqwest(response) => response.chunk().await.map_err(|e| transport_class(&e)),
+        }
+    }
+
+    async fn bytes(self) -> Result<Bytes, OutcomeClass> {
+        match self {
+            Self::Lean(answer) => answer
+                .bytes()
+                .await
+                .map_err(|_| OutcomeClass::ConnectionError),
+            Self::Reqwest(response) => response.bytes().await.map_err(|e| transport_class(&e)),
+        }
+    }
 }
 
 impl Sender {
@@ -57,21 +108,17 @@ impl Sender {
             header_value.set_sensitive(true);
             headers.append(header_name, header_value);
         }
-        let client = reqwest::Client::builder()
-            // Every request in flight may need its own connection; keep them
-            // all for reuse instead of reconnecting under load.
-            .pool_max_idle_per_host(spec.max_in_flight)
-            .pool_idle_timeout(Duration::from_secs(90))
-            .tcp_nodelay(true)
-            .connect_timeout(spec.timeout)
-            // A redirect (say, to a login page) is an answer worth seeing as
-            // an HTTP error, not something to follow.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("gameday/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|error| TrafficError::Client(error.to_string()))?;
+        let transport = match Http1Pool::for_url(&chat_url, spec.max_in_flight)? {
+            Some(pool) => Transport::Lean {
+                pool,
+                chat_path: Uri::try_from(origin_form(&chat_url)).map_err(|error| {
+                    TrafficError::InvalidUrl(format!("{}: {error}", endpoints.chat_url()))
+                })?,
+            },
+            None => Transport::Reqwest(reqwest_client(spec)?),
+        };
         Ok(Self {
-            client,
+            transport,
             chat_url,
             endpoints,
             headers,
@@ -105,38 +152,33 @@ impl Sender {
 
     async fn exchange(&self, arrival: &Arrival, intended: Instant) -> Completion {
         let conversation = conversation_id(self.seed, arrival);
-        let request = match arrival.operation {
-            Operation::Chat | Operation::ChatStream => self
-                .client
-                .post(self.chat_url.clone())
-                .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-                .body(chat_body(&conversation, arrival)),
-            Operation::History => self
-                .client
-                .get(self.endpoints.conversation_url(&conversation)),
+        let answer = match &self.transport {
+            Transport::Lean { pool, chat_path } => {
+                self.send_lean(pool, chat_path, arrival, &conversation)
+                    .await
+            }
+            Transport::Reqwest(client) => self.send_reqwest(client, arrival, &conversation).await,
         };
-        let request = if self.headers.is_empty() {
-            request
-        } else {
-            request.headers(self.headers.clone())
+        let Answer {
+            status,
+            success,
+            headers: response_headers,
+            mut body,
+        } = match answer {
+            Ok(answer) => answer,
+            Err(class) => return Completion::bare(class),
         };
-        let mut response = match request.send().await {
-            Ok(response) => response,
-            Err(error) => return Completion::bare(transport_class(&error)),
-        };
-        let status = response.status().as_u16();
-        let headers = header_report(response.headers());
-        let streamed = response
-            .headers()
+        let headers = header_report(&response_headers);
+        let streamed = response_headers
             .get(CONTENT_TYPE)
             .and_then(|value| value.to_str().ok())
             .is_some_and(|value| value.starts_with("text/event-stream"));
         let stream_requested = arrival.operation == Operation::ChatStream;
-        if stream_requested && streamed && response.status().is_success() {
+        if stream_requested && streamed && success {
             let mut state = StreamState::new(headers);
             // The body ends, or breaks: without a `done` event either is a
             // cut stream, which `finish` classifies.
-            while let Ok(Some(chunk)) = response.chunk().await {
+            while let Ok(Some(chunk)) = body.chunk().await {
                 state.push(&chunk, intended.elapsed());
                 if state.is_finished() {
                     break;
@@ -144,10 +186,10 @@ impl Sender {
             }
             return state.finish();
         }
-        match response.bytes().await {
+        match body.bytes().await {
             Ok(body) => outcome::classify_json(status, headers, &body, stream_requested),
-            Err(error) => Completion {
-                class: transport_class(&error),
+            Err(class) => Completion {
+                class,
                 report: outcome::Report {
                     provider: headers.provider,
                     degraded: headers.degraded,
@@ -155,6 +197,108 @@ impl Sender {
                 },
             },
         }
+    }
+
+    /// Sends one request on the lean client.
+    async fn send_lean<'a>(
+        &self,
+        pool: &'a Http1Pool,
+        chat_path: &Uri,
+        arrival: &Arrival,
+        conversation: &str,
+    ) -> Result<Answer<'a>, OutcomeClass> {
+        let builder = Request::builder().header(HOST, pool.host().clone());
+        let built = match arrival.operation {
+            Operation::Chat | Operation::ChatStream => builder
+                .method(Method::POST)
+                .uri(chat_path.clone())
+                .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                .body(Full::new(Bytes::from(chat_body(conversation, arrival)))),
+            Operation::History => {
+                let url = self.endpoints.conversation_url(conversation);
+                let path = reqwest::Url::parse(&url)
+                    .map(|url| origin_form(&url))
+                    .unwrap_or(url);
+                builder.method(Method::GET).uri(path).body(Full::default())
+            }
+        };
+        // The URL and headers were checked when the sender was built.
+        let Ok(mut request) = built else {
+            return Err(OutcomeClass::ConnectionError);
+        };
+        let request_headers = request.headers_mut();
+        request_headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+        for (name, value) in &self.headers {
+            request_headers.append(name, value.clone());
+        }
+        let mut answer = pool
+            .send(request)
+            .await
+            .map_err(|_| OutcomeClass::ConnectionError)?;
+        let status = answer.status;
+        let headers = std::mem::take(&mut answer.headers);
+        Ok(Answer {
+            status: status.as_u16(),
+            success: status.is_success(),
+            headers,
+            body: AnswerBody::Lean(answer),
+        })
+    }
+
+    /// Sends one request with reqwest.
+    async fn send_reqwest(
+        &self,
+        client: &reqwest::Client,
+        arrival: &Arrival,
+        conversation: &str,
+    ) -> Result<Answer<'static>, OutcomeClass> {
+        let request = match arrival.operation {
+            Operation::Chat | Operation::ChatStream => client
+                .post(self.chat_url.clone())
+                .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                .body(chat_body(conversation, arrival)),
+            Operation::History => client.get(self.endpoints.conversation_url(conversation)),
+        };
+        let request = if self.headers.is_empty() {
+            request
+        } else {
+            request.headers(self.headers.clone())
+        };
+        let mut response = request.send().await.map_err(|e| transport_class(&e))?;
+        let headers = std::mem::take(response.headers_mut());
+        Ok(Answer {
+            status: response.status().as_u16(),
+            success: response.status().is_success(),
+            headers,
+            body: AnswerBody::Reqwest(response),
+        })
+    }
+}
+
+const USER_AGENT_VALUE: &str = concat!("gameday/", env!("CARGO_PKG_VERSION"));
+
+/// The reqwest client for targets the lean client does not serve.
+fn reqwest_client(spec: &TrafficSpec) -> Result<reqwest::Client, TrafficError> {
+    reqwest::Client::builder()
+        // Every request in flight may need its own connection; keep them
+        // all for reuse instead of reconnecting under load.
+        .pool_max_idle_per_host(spec.max_in_flight)
+        .pool_idle_timeout(Duration::from_secs(90))
+        .tcp_nodelay(true)
+        .connect_timeout(spec.timeout)
+        // A redirect (say, to a login page) is an answer worth seeing as
+        // an HTTP error, not something to follow.
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(USER_AGENT_VALUE)
+        .build()
+        .map_err(|error| TrafficError::Client(error.to_string()))
+}
+
+/// A URL's path and query, as the request line of HTTP/1.1 carries them.
+fn origin_form(url: &reqwest::Url) -> String {
+    match url.query() {
+        Some(query) => format!("{}?{query}", url.path()),
+        None => url.path().to_owned(),
     }
 }
 
