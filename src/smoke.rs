@@ -357,24 +357,20 @@ async fn get_json(http: &reqwest::Client, url: &str) -> anyhow::Result<serde_jso
 }
 
 async fn capabilities_are(http: &reqwest::Client, base: &str, wanted: &[(&str, bool)]) -> bool {
-    match get_json(http, &format!("{base}/capabilities")).await {
-        Ok(caps) => wanted
-            .iter()
-            .all(|(name, value)| caps.get(name).and_then(|v| v.as_bool()) == Some(*value)),
-        Err(_) => false,
-    }
+    let Ok(body) = get_json(http, &format!("{base}/capabilities")).await else {
+        return false;
+    };
+    let Ok(caps) = crate::observe::parse_capabilities(&body) else {
+        return false;
+    };
+    wanted
+        .iter()
+        .all(|(name, value)| caps.get(*name) == Some(value))
 }
 
 async fn breaker_state(http: &reqwest::Client, base: &str, provider: &str) -> Option<String> {
-    let breakers = get_json(http, &format!("{base}/breakers")).await.ok()?;
-    breakers
-        .get("providers")?
-        .as_array()?
-        .iter()
-        .find(|b| b.get("provider").and_then(|p| p.as_str()) == Some(provider))?
-        .get("state")?
-        .as_str()
-        .map(str::to_owned)
+    let body = get_json(http, &format!("{base}/breakers")).await.ok()?;
+    crate::observe::parse_breakers(&body).ok()?.remove(provider)
 }
 
 /// Polls `condition` every 100 ms until it holds or `limit` passes.

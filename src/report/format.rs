@@ -31,18 +31,9 @@ pub fn clean_truncated(text: &str, max_chars: usize) -> String {
     cut
 }
 
-/// An integer with thousands separators: `14,980`.
-pub fn count(value: u64) -> String {
-    let digits = value.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
-}
+/// An integer with thousands separators: `14,980` (the verdict's own formatting, so
+/// checks and report tables print counts alike).
+pub use crate::verdict::format::count;
 
 /// A fraction as a percentage with enough digits to tell 0.1% budgets apart:
 /// `0.02%`, `1.5%`, `100%`.

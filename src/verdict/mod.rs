@@ -51,7 +51,7 @@ mod confidence;
 mod context;
 mod cost;
 mod faults;
-mod format;
+pub(crate) mod format;
 mod recovery;
 mod states;
 mod track;
