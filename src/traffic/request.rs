@@ -8,9 +8,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::Full;
-use hyper::{Method, Request, Uri};
-use reqwest::header::{CONTENT_TYPE, HOST, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
@@ -41,11 +39,21 @@ pub struct Sender {
 /// The HTTP client behind a [`Sender`].
 #[derive(Debug)]
 enum Transport {
-    /// Plain `http://`: the lean keep-alive client, plus the chat route's
-    /// path (origin form) parsed once (clones share its bytes).
-    Lean { pool: Http1Pool, chat_path: Uri },
+    /// Plain `http://`: the lean keep-alive client.
+    Lean(Box<LeanClient>),
     /// `https://` (or credentials in the URL): reqwest, with rustls.
     Reqwest(reqwest::Client),
+}
+
+/// The lean client with what its requests share: the chat route's path
+/// (origin form) and the headers of chat turns (JSON) and of history
+/// reads, built once.
+#[derive(Debug)]
+struct LeanClient {
+    pool: Http1Pool,
+    chat_path: String,
+    post_headers: HeaderMap,
+    get_headers: HeaderMap,
 }
 
 /// An answer's head with its body still to read, from either transport.
@@ -108,13 +116,27 @@ impl Sender {
             header_value.set_sensitive(true);
             headers.append(header_name, header_value);
         }
-        let transport = match Http1Pool::for_url(&chat_url, spec.max_in_flight)? {
-            Some(pool) => Transport::Lean {
-                pool,
-                chat_path: Uri::try_from(origin_form(&chat_url)).map_err(|error| {
-                    TrafficError::InvalidUrl(format!("{}: {error}", endpoints.chat_url()))
-                })?,
-            },
+        let keep = [
+            CONTENT_TYPE,
+            HeaderName::from_static(PROVIDER_HEADER),
+            HeaderName::from_static(DEGRADED_HEADER),
+        ];
+        let transport = match Http1Pool::for_url(&chat_url, spec.max_in_flight, &keep)? {
+            Some(pool) => {
+                let mut get_headers = HeaderMap::new();
+                get_headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
+                for (name, value) in &headers {
+                    get_headers.append(name, value.clone());
+                }
+                let mut post_headers = get_headers.clone();
+                post_headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                Transport::Lean(Box::new(LeanClient {
+                    pool,
+                    chat_path: origin_form(&chat_url),
+                    post_headers,
+                    get_headers,
+                }))
+            }
             None => Transport::Reqwest(reqwest_client(spec)?),
         };
         Ok(Self {
@@ -153,17 +175,48 @@ impl Sender {
     async fn exchange(&self, arrival: &Arrival, intended: Instant) -> Completion {
         let conversation = conversation_id(self.seed, arrival);
         let answer = match &self.transport {
-            Transport::Lean { pool, chat_path } => {
-                self.send_lean(pool, chat_path, arrival, &conversation)
-                    .await
+            Transport::Lean(lean) => {
+                let LeanClient {
+                    pool,
+                    chat_path,
+                    post_headers,
+                    get_headers,
+                } = &**lean;
+                let history_path;
+                let (method, target, headers, body) = match arrival.operation {
+                    Operation::Chat | Operation::ChatStream => (
+                        "POST",
+                        chat_path.as_str(),
+                        post_headers,
+                        chat_body(&conversation, arrival),
+                    ),
+                    Operation::History => {
+                        let url = self.endpoints.conversation_url(&conversation);
+                        history_path = reqwest::Url::parse(&url)
+                            .map(|url| origin_form(&url))
+                            .unwrap_or(url);
+                        ("GET", history_path.as_str(), get_headers, String::new())
+                    }
+                };
+                let request = http1::Outgoing {
+                    method,
+                    target,
+                    headers,
+                    body: body.as_bytes(),
+                };
+                send_lean(pool, request).await
             }
-            Transport::Reqwest(client) => self.send_reqwest(client, arrival, &conversation).await,
+            // Boxed: reqwest's futures are large, and every request's task
+            // would otherwise carry their size (lean targets never use it).
+            Transport::Reqwest(client) => {
+                Box::pin(self.send_reqwest(client, arrival, &conversation)).await
+            }
         };
         let Answer {
             status,
             success,
             headers: response_headers,
-            mut body,
+            body,
         } = match answer {
             Ok(answer) => answer,
             Err(class) => return Completion::bare(class),
@@ -175,16 +228,7 @@ impl Sender {
             .is_some_and(|value| value.starts_with("text/event-stream"));
         let stream_requested = arrival.operation == Operation::ChatStream;
         if stream_requested && streamed && success {
-            let mut state = StreamState::new(headers);
-            // The body ends, or breaks: without a `done` event either is a
-            // cut stream, which `finish` classifies.
-            while let Ok(Some(chunk)) = body.chunk().await {
-                state.push(&chunk, intended.elapsed());
-                if state.is_finished() {
-                    break;
-                }
-            }
-            return state.finish();
+            return Box::pin(read_stream(body, headers, intended)).await;
         }
         match body.bytes().await {
             Ok(body) => outcome::classify_json(status, headers, &body, stream_requested),
@@ -197,52 +241,6 @@ impl Sender {
                 },
             },
         }
-    }
-
-    /// Sends one request on the lean client.
-    async fn send_lean<'a>(
-        &self,
-        pool: &'a Http1Pool,
-        chat_path: &Uri,
-        arrival: &Arrival,
-        conversation: &str,
-    ) -> Result<Answer<'a>, OutcomeClass> {
-        let builder = Request::builder().header(HOST, pool.host().clone());
-        let built = match arrival.operation {
-            Operation::Chat | Operation::ChatStream => builder
-                .method(Method::POST)
-                .uri(chat_path.clone())
-                .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-                .body(Full::new(Bytes::from(chat_body(conversation, arrival)))),
-            Operation::History => {
-                let url = self.endpoints.conversation_url(conversation);
-                let path = reqwest::Url::parse(&url)
-                    .map(|url| origin_form(&url))
-                    .unwrap_or(url);
-                builder.method(Method::GET).uri(path).body(Full::default())
-            }
-        };
-        // The URL and headers were checked when the sender was built.
-        let Ok(mut request) = built else {
-            return Err(OutcomeClass::ConnectionError);
-        };
-        let request_headers = request.headers_mut();
-        request_headers.insert(USER_AGENT, HeaderValue::from_static(USER_AGENT_VALUE));
-        for (name, value) in &self.headers {
-            request_headers.append(name, value.clone());
-        }
-        let mut answer = pool
-            .send(request)
-            .await
-            .map_err(|_| OutcomeClass::ConnectionError)?;
-        let status = answer.status;
-        let headers = std::mem::take(&mut answer.headers);
-        Ok(Answer {
-            status: status.as_u16(),
-            success: status.is_success(),
-            headers,
-            body: AnswerBody::Lean(answer),
-        })
     }
 
     /// Sends one request with reqwest.
@@ -273,6 +271,44 @@ impl Sender {
             body: AnswerBody::Reqwest(response),
         })
     }
+}
+
+/// Sends one request on the lean client.
+async fn send_lean<'a>(
+    pool: &'a Http1Pool,
+    request: http1::Outgoing<'_>,
+) -> Result<Answer<'a>, OutcomeClass> {
+    let mut answer = pool
+        .send(request)
+        .await
+        .map_err(|_| OutcomeClass::ConnectionError)?;
+    let status = answer.status;
+    let headers = std::mem::take(&mut answer.headers);
+    Ok(Answer {
+        status: status.as_u16(),
+        success: status.is_success(),
+        headers,
+        body: AnswerBody::Lean(answer),
+    })
+}
+
+/// Reads a streamed answer's events to the end (boxed by the caller: the
+/// stream state is large, and most requests are not streams).
+async fn read_stream(
+    mut body: AnswerBody<'_>,
+    headers: HeaderReport,
+    intended: Instant,
+) -> Completion {
+    let mut state = StreamState::new(headers);
+    // The body ends, or breaks: without a `done` event either is a cut
+    // stream, which `finish` classifies.
+    while let Ok(Some(chunk)) = body.chunk().await {
+        state.push(&chunk, intended.elapsed());
+        if state.is_finished() {
+            break;
+        }
+    }
+    state.finish()
 }
 
 const USER_AGENT_VALUE: &str = concat!("gameday/", env!("CARGO_PKG_VERSION"));
