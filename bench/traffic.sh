@@ -166,16 +166,17 @@ CPU per request in the maximum-rate runs (user + system, `/usr/bin/time`; median
 {gen_us:.1f} µs per completed request (it also schedules, and drops, the arrivals it cannot send),
 wrk {wrk_us:.1f} µs.
 The generator sends plain `http://` requests with its own lean HTTP/1.1 client
-(`src/traffic/http1.rs`: hyper's connection API on tokio TCP streams, a keep-alive pool, bodies
-built once per request); reqwest remains only for `https://` targets. The first version used
-reqwest for everything and reached 0.54x wrk (20,601 against 38,243 req/s, 20 µs of CPU per
-request against wrk's 9 µs; ~25% of its profile in glibc malloc/free). A `perf record` of the
-lean client saturated at 128 connections (same day, loaded machine): ~48% of the samples in the
-kernel (TCP send and receive, epoll, futex wake-ups between tokio's worker threads), ~3% in
-malloc/free, ~7% memmove, the rest in tokio's scheduler, hyper and gameday's own code (request
-task, dispatch, recorder: a few % each). The remaining gap is probably the cost of two tokio tasks
-per request on a multi-threaded runtime (the request's and its connection's), where wrk runs one
-event loop per thread.
+(`src/traffic/http1.rs`): each request's task writes the request as one buffer on a pooled
+keep-alive TCP stream and parses the answer itself (`httparse`, Content-Length / chunked /
+until-close bodies), so a request costs one task and no hand-off between tasks or threads;
+reqwest remains only for `https://` targets. History: reqwest for everything reached 0.54x wrk
+(20 µs of CPU per request against wrk's 9 µs; ~25% of its profile in malloc/free); hyper's
+client connection API with a spawned connection task per connection reached 0.67x (two tasks
+per request waking each other across threads, ~7 KB request futures copied on every spawn);
+driving hyper's connection inside the request task and boxing the rarely taken paths (connect,
+streams, reqwest) 0.7-0.8x on a loaded machine; the client of today, plus dropped arrivals
+recorded in batches rather than one lock each, the figure above. What is left is mostly the
+kernel's TCP work (~45% of the samples under `send`), which wrk pays too.
 Without a connection bound (`Generator::with_max_connections`), every request in flight gets its
 own connection: after a 1 s freeze at 5k req/s that is ~5,000 new connections, more than the
 server's accept queue (`somaxconn` 4096 here), and SYN retries then add seconds (p99 measured

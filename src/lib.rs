@@ -34,6 +34,7 @@ pub mod verdict;
 
 pub mod cli_validate;
 pub mod lab;
+pub mod memory;
 pub mod smoke;
 
 pub mod clock;

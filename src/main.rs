@@ -77,6 +77,9 @@ fn main() -> ExitCode {
         }
     };
     let outcome = runtime.block_on(async {
+        // Long runs and servers must not ratchet up resident memory after
+        // every burst of requests in flight (see gameday::memory).
+        let _trimmer = gameday::memory::spawn_trimmer(gameday::memory::TRIM_EVERY);
         match cli.command {
             Command::Run(args) => gameday::run::cli::run(args).await,
             Command::Cleanup(args) => gameday::run::cleanup::run(args).await,

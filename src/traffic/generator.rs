@@ -16,8 +16,8 @@ use tokio::time::Instant;
 
 use super::histogram;
 use super::live::{LiveHandle, Shared};
-use super::phases::PhaseSet;
-use super::recorder::Recorder;
+use super::phases::{PhaseMask, PhaseSet};
+use super::recorder::{Recorder, second_of};
 use super::request::Sender;
 use super::schedule::{Arrival, Schedule};
 use super::spec::{Endpoints, TrafficSpec};
@@ -101,6 +101,7 @@ impl Generator {
         let mut stop = std::pin::pin!(stop);
         let mut end = total;
         let mut back_to_back = 0u32;
+        let mut drops = Drops::default();
         for arrival in Schedule::new(&self.spec) {
             if arrival.offset >= total {
                 break;
@@ -108,7 +109,11 @@ impl Generator {
             let intended = start + arrival.offset;
             if Instant::now() < intended {
                 // Everything before this arrival is out: seconds can close.
-                self.shared.recorder().advance(arrival.offset);
+                {
+                    let mut recorder = self.shared.recorder();
+                    drops.flush(&mut recorder);
+                    recorder.advance(arrival.offset);
+                }
                 back_to_back = 0;
                 tokio::select! {
                     biased;
@@ -122,6 +127,7 @@ impl Generator {
                 back_to_back += 1;
                 if back_to_back >= BATCH {
                     back_to_back = 0;
+                    drops.flush(&mut self.shared.recorder());
                     if stop.as_mut().now_or_never().is_some() {
                         end = stopped_at(start, total);
                         break;
@@ -129,14 +135,16 @@ impl Generator {
                     tokio::task::yield_now().await;
                 }
             }
-            self.dispatch(arrival, start);
+            self.dispatch(arrival, start, &mut drops);
         }
+        drops.flush(&mut self.shared.recorder());
         self.drain().await;
         self.shared.recorder().finish(end)
     }
 
-    /// Sends one arrival on its own task, or counts it as dropped.
-    fn dispatch(&self, arrival: Arrival, start: Instant) {
+    /// Sends one arrival on its own task, or counts it as dropped (in
+    /// `drops`, which the caller flushes to the recorder).
+    fn dispatch(&self, arrival: Arrival, start: Instant, drops: &mut Drops) {
         let shared = &self.shared;
         let now = Instant::now();
         let now_offset = now.saturating_duration_since(start);
@@ -144,7 +152,11 @@ impl Generator {
         // Only this task increments, so the bound cannot be overshot.
         if shared.in_flight.load(Ordering::Acquire) >= self.spec.max_in_flight {
             shared.dropped.fetch_add(1, Ordering::Relaxed);
-            shared.recorder().dropped(arrival.offset, mask, now_offset);
+            if !drops.add(arrival.offset, mask, now_offset) {
+                let mut recorder = shared.recorder();
+                drops.flush(&mut recorder);
+                drops.add(arrival.offset, mask, now_offset);
+            }
             return;
         }
         shared.in_flight.fetch_add(1, Ordering::AcqRel);
@@ -189,6 +201,44 @@ impl Generator {
     }
 }
 
+/// Dropped arrivals not yet given to the recorder: an overloaded generator
+/// drops most arrivals, and taking the recorder's lock for each would cost
+/// more than the requests it still sends. They share one second and one
+/// set of phases, so one call records them all.
+#[derive(Debug, Default)]
+struct Drops {
+    /// Intended start of the last one, and when it was dropped.
+    intended: Duration,
+    now: Duration,
+    mask: PhaseMask,
+    count: u64,
+}
+
+impl Drops {
+    /// Counts one more; false (and nothing counted) when it belongs to
+    /// another second or other phases than those held: flush first.
+    fn add(&mut self, intended: Duration, mask: PhaseMask, now: Duration) -> bool {
+        if self.count > 0 && (second_of(intended) != second_of(self.intended) || mask != self.mask)
+        {
+            return false;
+        }
+        *self = Self {
+            intended,
+            now,
+            mask,
+            count: self.count + 1,
+        };
+        true
+    }
+
+    fn flush(&mut self, recorder: &mut Recorder) {
+        if self.count > 0 {
+            recorder.dropped_many(self.intended, self.mask, self.now, self.count);
+            self.count = 0;
+        }
+    }
+}
+
 /// The run's end offset when stopped now.
 fn stopped_at(start: Instant, total: Duration) -> Duration {
     Instant::now().saturating_duration_since(start).min(total)
@@ -213,6 +263,48 @@ mod tests {
         assert_send_sync_clone::<LiveHandle>();
         let run = generator.run(Instant::now(), async {});
         assert_send(&run);
+    }
+
+    #[test]
+    fn batched_drops_are_recorded_in_their_own_second_and_phases() {
+        let windows = vec![
+            PhaseWindow {
+                name: "run".to_owned(),
+                kind: crate::results::PhaseKind::Run,
+                start_s: 0.0,
+                end_s: 3.0,
+                maintenance: false,
+            },
+            PhaseWindow {
+                name: "fault".to_owned(),
+                kind: crate::results::PhaseKind::Fault,
+                start_s: 1.5,
+                end_s: 3.0,
+                maintenance: false,
+            },
+        ];
+        let phases = PhaseSet::new(windows, Duration::ZERO).expect("valid phases");
+        let template = histogram::new_histogram().expect("a histogram");
+        let mut recorder = Recorder::new(10.0, phases.clone(), template);
+        let mut drops = Drops::default();
+        // Three in second 0, two in second 1 before the fault, one in it.
+        for at_ms in [100, 200, 900, 1_000, 1_400, 1_600] {
+            let at = Duration::from_millis(at_ms);
+            if !drops.add(at, phases.mask(at), at) {
+                drops.flush(&mut recorder);
+                assert!(
+                    drops.add(at, phases.mask(at), at),
+                    "an empty batch takes any"
+                );
+            }
+        }
+        drops.flush(&mut recorder);
+        drops.flush(&mut recorder);
+        let record = recorder.finish(Duration::from_secs(3));
+        let per_second: Vec<u64> = record.seconds.iter().map(|s| s.dropped).collect();
+        assert_eq!(per_second, [3, 3, 0]);
+        let per_phase: Vec<u64> = record.phases.iter().map(|p| p.dropped).collect();
+        assert_eq!(per_phase, [6, 1]);
     }
 
     #[test]

@@ -41,8 +41,10 @@ const MAX_HEAD: usize = 64 * 1024;
 const MAX_HEADERS: usize = 64;
 /// Largest chunk-size line (with extensions) accepted in a chunked body.
 const MAX_CHUNK_LINE: usize = 1024;
-/// Bytes asked of the socket per read.
-const READ_SIZE: usize = 16 * 1024;
+/// Room made in a connection's buffer before each read: answers to chat
+/// turns and stream pieces are well under it, and thousands of
+/// connections may be open at once during a stall.
+const READ_SIZE: usize = 4 * 1024;
 
 /// Why an exchange got no complete answer.
 #[derive(Debug, thiserror::Error)]
@@ -470,6 +472,41 @@ fn take_line(buffer: &mut BytesMut) -> Result<Option<Bytes>, Http1Error> {
     }
 }
 
+/// A whole answer read from `bytes` as the client reads it off a socket,
+/// `piece` bytes at a time: its status and body, or why it is malformed or
+/// incomplete. For tests and fuzzing of the answer parser.
+pub fn read_answer(bytes: &[u8], piece: usize, method: &str) -> Result<(u16, Vec<u8>), Http1Error> {
+    let mut buffer = BytesMut::new();
+    let mut pieces = bytes.chunks(piece.max(1));
+    let head = loop {
+        if let Some(head) = parse_head(&mut buffer, &[], method)? {
+            if !head.status.is_informational() {
+                break head;
+            }
+            continue;
+        }
+        if buffer.len() >= MAX_HEAD {
+            return Err(Http1Error::Malformed("answer head too large"));
+        }
+        buffer.extend_from_slice(pieces.next().ok_or(Http1Error::Closed)?);
+    };
+    let mut framing = head.framing;
+    let mut body = Vec::new();
+    loop {
+        while let Some(data) = next_piece(&mut buffer, &mut framing)? {
+            body.extend_from_slice(&data);
+        }
+        if framing == Framing::Done {
+            return Ok((head.status.as_u16(), body));
+        }
+        match pieces.next() {
+            Some(more) => buffer.extend_from_slice(more),
+            None if framing == Framing::UntilClose => return Ok((head.status.as_u16(), body)),
+            None => return Err(Http1Error::Closed),
+        }
+    }
+}
+
 /// Drops the entries of `idle` (oldest first) idle for [`IDLE_TIMEOUT`] or
 /// more at `now`.
 fn prune<T>(idle: &mut VecDeque<(Instant, T)>, now: Instant) {
@@ -712,6 +749,28 @@ mod tests {
             let mut buffer = BytesMut::from(bad);
             assert!(parse_head(&mut buffer, KEEP, "GET").is_err());
         }
+    }
+
+    #[test]
+    fn whole_answers_read_the_same_whatever_the_pieces() {
+        let answer = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n\
+                       Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
+        for piece in 1..answer.len() {
+            let (status, body) = read_answer(answer, piece, "POST").expect("valid");
+            assert_eq!(
+                (status, body.as_slice()),
+                (200, &b"abc"[..]),
+                "piece {piece}"
+            );
+        }
+        let closed = read_answer(b"HTTP/1.1 200 OK\r\ncontent-length: 9\r\n\r\nabc", 4, "GET");
+        assert!(matches!(closed, Err(Http1Error::Closed)));
+        let (status, body) =
+            read_answer(b"HTTP/1.0 404 Nope\r\n\r\ngone", 2, "GET").expect("valid");
+        assert_eq!((status, body.as_slice()), (404, &b"gone"[..]));
+        let (status, body) =
+            read_answer(b"HTTP/1.1 200 OK\r\ncontent-length: 9\r\n\r\n", 3, "HEAD").expect("valid");
+        assert_eq!((status, body.len()), (200, 0));
     }
 
     #[test]

@@ -88,9 +88,9 @@ impl LiveWindow {
         self.slot(now).sent += 1;
     }
 
-    /// A request was dropped at `now`.
-    pub fn dropped(&mut self, now: Duration) {
-        self.slot(now).dropped += 1;
+    /// `count` requests were dropped, the last at `now`.
+    pub fn dropped(&mut self, now: Duration, count: u64) {
+        self.slot(now).dropped += count;
     }
 
     /// A request finished at `now`.

@@ -166,16 +166,23 @@ impl Recorder {
 
     /// A request intended at `intended` was not sent: too many in flight.
     pub fn dropped(&mut self, intended: Duration, mask: PhaseMask, now: Duration) {
+        self.dropped_many(intended, mask, now, 1);
+    }
+
+    /// `count` requests intended in the second of `intended` (the last of
+    /// them at `intended`), all in the phases of `mask`, were not sent: too
+    /// many in flight.
+    pub fn dropped_many(&mut self, intended: Duration, mask: PhaseMask, now: Duration, count: u64) {
         self.advance(intended);
         if let Some(second) = self.second(second_of(intended)) {
-            second.dropped += 1;
+            second.dropped += count;
         }
         for index in mask.indices() {
             if let Some(phase) = self.phase_stats.get_mut(index) {
-                phase.dropped += 1;
+                phase.dropped += count;
             }
         }
-        self.live.dropped(now);
+        self.live.dropped(now, count);
         self.close_finished_seconds();
     }
 
@@ -305,7 +312,7 @@ impl Recorder {
     }
 }
 
-fn second_of(offset: Duration) -> u32 {
+pub(crate) fn second_of(offset: Duration) -> u32 {
     u32::try_from(offset.as_secs()).unwrap_or(u32::MAX)
 }
 
