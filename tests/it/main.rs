@@ -3,6 +3,7 @@
 
 mod util;
 
+mod crowd;
 mod hostile;
 mod library;
 mod llm_sim;
