@@ -210,7 +210,7 @@ async fn check_one(client: &mut TcpStream, index: usize, check: &str) -> Result<
         .strip_prefix("http:")
         .and_then(|n| n.parse().ok())
         .ok_or_else(|| format!("unknown check {check:?}"))?;
-    if index % every.max(1) != 0 {
+    if !index.is_multiple_of(every.max(1)) {
         return Ok(());
     }
     client
