@@ -164,7 +164,13 @@ impl Generator {
         if now_offset > arrival.offset + LATE_AFTER {
             shared.late.fetch_add(1, Ordering::Relaxed);
         }
-        shared.recorder().sent(arrival.offset, mask, now_offset);
+        {
+            // Drops still batched come first: the recorder closes a phase
+            // once every arrival before its end is accounted for.
+            let mut recorder = shared.recorder();
+            drops.flush(&mut recorder);
+            recorder.sent(arrival.offset, mask, now_offset);
+        }
         let intended = start + arrival.offset;
         let sender = Arc::clone(&self.sender);
         let shared = Arc::clone(shared);

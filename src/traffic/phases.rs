@@ -37,6 +37,17 @@ impl PhaseMask {
     }
 }
 
+impl PhaseMask {
+    /// The first `count` phases (at most 64).
+    pub fn all(count: usize) -> Self {
+        match count {
+            0 => Self(0),
+            64.. => Self(u64::MAX),
+            _ => Self((1u64 << count) - 1),
+        }
+    }
+}
+
 impl PhaseSet {
     /// Checks the windows (finite, `start_s <= end_s`, at most [`MAX_PHASES`]).
     pub fn new(windows: Vec<PhaseWindow>, warmup: Duration) -> Result<Self, TrafficError> {

@@ -38,6 +38,16 @@ struct PhaseAccumulator {
     degraded: BTreeMap<String, u64>,
 }
 
+/// A phase being recorded, or its final statistics once it is over and
+/// its last request has finished: its histograms are then dropped, so a
+/// long run's memory follows the phases still open, not how many it has
+/// had (a soak with a fault every two minutes has hundreds).
+#[derive(Debug)]
+enum PhaseSlot {
+    Open(Box<PhaseAccumulator>),
+    Done(Box<PhaseStats>),
+}
+
 /// A second whose requests may still be running.
 #[derive(Debug)]
 struct OpenSecond {
@@ -57,7 +67,7 @@ pub struct Recorder {
     target_rate: f64,
     template: LatencyHistogram,
     phases: PhaseSet,
-    phase_stats: Vec<PhaseAccumulator>,
+    phase_stats: Vec<PhaseSlot>,
     /// Open seconds, consecutive, oldest first.
     open: VecDeque<OpenSecond>,
     /// Closed seconds, in order.
@@ -87,18 +97,20 @@ impl Recorder {
         let phase_stats = phases
             .windows()
             .iter()
-            .map(|_| PhaseAccumulator {
-                sent: 0,
-                dropped: 0,
-                outcomes: OutcomeCounts::default(),
-                operations: std::array::from_fn(|_| OperationAccumulator {
+            .map(|_| {
+                PhaseSlot::Open(Box::new(PhaseAccumulator {
+                    sent: 0,
+                    dropped: 0,
                     outcomes: OutcomeCounts::default(),
-                    latency: histogram::empty_like(&template),
-                }),
-                ttft: histogram::empty_like(&template),
-                providers: BTreeMap::new(),
-                tokens: BTreeMap::new(),
-                degraded: BTreeMap::new(),
+                    operations: std::array::from_fn(|_| OperationAccumulator {
+                        outcomes: OutcomeCounts::default(),
+                        latency: histogram::empty_like(&template),
+                    }),
+                    ttft: histogram::empty_like(&template),
+                    providers: BTreeMap::new(),
+                    tokens: BTreeMap::new(),
+                    degraded: BTreeMap::new(),
+                }))
             })
             .collect();
         let live = LiveWindow::new(&template);
@@ -157,7 +169,7 @@ impl Recorder {
             second.pending += 1;
         }
         for index in mask.indices() {
-            if let Some(phase) = self.phase_stats.get_mut(index) {
+            if let Some(PhaseSlot::Open(phase)) = self.phase_stats.get_mut(index) {
                 phase.sent += 1;
             }
         }
@@ -178,7 +190,7 @@ impl Recorder {
             second.dropped += count;
         }
         for index in mask.indices() {
-            if let Some(phase) = self.phase_stats.get_mut(index) {
+            if let Some(PhaseSlot::Open(phase)) = self.phase_stats.get_mut(index) {
                 phase.dropped += count;
             }
         }
@@ -208,7 +220,7 @@ impl Recorder {
             }
         }
         for index in mask.indices() {
-            let Some(phase) = self.phase_stats.get_mut(index) else {
+            let Some(PhaseSlot::Open(phase)) = self.phase_stats.get_mut(index) else {
                 continue;
             };
             class.count_into(&mut phase.outcomes);
@@ -237,15 +249,41 @@ impl Recorder {
         }
         self.live.completed(now, class.is_error(), latency);
         self.close_finished_seconds();
+        self.freeze_finished_phases(mask);
+    }
+
+    /// Replaces the phases of `candidates` that are over (every arrival
+    /// before their end has been sent or dropped) and have nothing in
+    /// flight by their final statistics.
+    fn freeze_finished_phases(&mut self, candidates: PhaseMask) {
+        let frontier = self.frontier.as_secs_f64();
+        for index in candidates.indices() {
+            let (Some(window), Some(slot)) = (
+                self.phases.windows().get(index),
+                self.phase_stats.get_mut(index),
+            ) else {
+                continue;
+            };
+            let PhaseSlot::Open(phase) = slot else {
+                continue;
+            };
+            if frontier >= window.end_s && phase.sent == phase.outcomes.total() {
+                *slot = PhaseSlot::Done(Box::new(phase_stats(&window.name, phase, &self.template)));
+            }
+        }
     }
 
     /// Every arrival intended before `frontier` has been sent or dropped.
     pub fn advance(&mut self, frontier: Duration) {
         if frontier > self.frontier {
+            let new_second = second_of(frontier) != second_of(self.frontier);
             self.frontier = frontier;
             // Make sure seconds without arrivals exist, so they close too.
             let _ = self.second(second_of(frontier));
             self.close_finished_seconds();
+            if new_second {
+                self.freeze_finished_phases(PhaseMask::all(self.phase_stats.len()));
+            }
         }
     }
 
@@ -302,7 +340,10 @@ impl Recorder {
             .windows()
             .iter()
             .zip(&self.phase_stats)
-            .map(|(window, stats)| phase_stats(&window.name, stats, &self.template))
+            .map(|(window, slot)| match slot {
+                PhaseSlot::Open(stats) => phase_stats(&window.name, stats, &self.template),
+                PhaseSlot::Done(stats) => (**stats).clone(),
+            })
             .collect();
         TrafficRecord {
             target_rate: self.target_rate,
@@ -461,6 +502,61 @@ mod tests {
             ms(5_200),
         );
         assert_eq!(recorder.seconds_since(0).len(), 2);
+    }
+
+    #[test]
+    fn a_finished_phase_keeps_its_statistics_and_drops_its_histograms() {
+        let windows = vec![
+            ("a", PhaseKind::Fault, 0.0, 1.0),
+            ("b", PhaseKind::Fault, 1.0, 2.0),
+            ("run", PhaseKind::Run, 0.0, 2.0),
+        ];
+        let mut frozen = recorder(windows.clone(), Duration::ZERO);
+        // A slow request intended in "a" is still running when "a" ends.
+        let slow = ms(900);
+        let slow_mask = frozen.phase_mask(slow);
+        frozen.sent(slow, slow_mask, slow);
+        request(&mut frozen, 100, 10, Operation::Chat, &ok_from("p"));
+        request(&mut frozen, 1_100, 20, Operation::History, &ok_from("p"));
+        frozen.advance(ms(1_500));
+        let open = |r: &Recorder, i: usize| matches!(r.phase_stats[i], PhaseSlot::Open(_));
+        assert!(open(&frozen, 0), "a request of phase a is in flight");
+        frozen.completed(
+            slow,
+            slow_mask,
+            Operation::Chat,
+            ms(3_000),
+            &ok_from("p"),
+            ms(3_900),
+        );
+        assert!(
+            !open(&frozen, 0),
+            "phase a is over and has nothing in flight"
+        );
+        assert!(
+            open(&frozen, 1) && open(&frozen, 2),
+            "b and run are not over"
+        );
+        frozen.advance(ms(2_500));
+        assert!(!open(&frozen, 1) && !open(&frozen, 2));
+
+        // The same requests into a recorder that never freezes (no advance).
+        let mut plain = recorder(windows, Duration::ZERO);
+        plain.sent(slow, slow_mask, slow);
+        request(&mut plain, 100, 10, Operation::Chat, &ok_from("p"));
+        request(&mut plain, 1_100, 20, Operation::History, &ok_from("p"));
+        plain.completed(
+            slow,
+            slow_mask,
+            Operation::Chat,
+            ms(3_000),
+            &ok_from("p"),
+            ms(3_900),
+        );
+        let (frozen, plain) = (frozen.finish(ms(2_500)), plain.finish(ms(2_500)));
+        assert_eq!(frozen.phases, plain.phases);
+        assert_eq!(frozen.phases[0].sent, 2);
+        assert!((frozen.phases[0].latency.max_ms - 3_000.0).abs() < 5.0);
     }
 
     #[test]
