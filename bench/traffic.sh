@@ -160,7 +160,7 @@ shows ~800 ms, target within ±5% (760–840 ms): {verdict(760 <= co_median <= 8
 **Memory** ({soak_seconds} s at 2,000 req/s, unbounded connections): resident
 {samples[0] if samples else 0:.1f} MiB at the start, {max(samples) if samples else 0:.1f} MiB peak sample, {samples[-1] if samples else 0:.1f} MiB at the end
 (peak {soak["peak_rss_kib"] / 1024:.1f} MiB; samples every 10 s: {", ".join(f"{s:.1f}" for s in samples)}).
-Target for 1 h: <= 64 MiB and flat (run `SOAK_SECONDS=3600 bench/traffic.sh` for the full hour).
+Target for 1 h: <= 64 MiB and flat; the full hour is `bench/traffic_soak.sh` (section "Traffic generator, one hour").
 
 CPU per request in the maximum-rate runs (user + system, `/usr/bin/time`; medians): generator
 {gen_us:.1f} µs per completed request (it also schedules, and drops, the arrivals it cannot send),
