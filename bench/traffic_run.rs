@@ -77,6 +77,8 @@ async fn main() -> anyhow::Result<()> {
         generator = generator.with_max_connections(connections);
     }
     let live = generator.live();
+    // As in the gameday binary: freed pages go back to the system.
+    let _trimmer = gameday::memory::spawn_trimmer(gameday::memory::TRIM_EVERY);
     // Resident memory every 10 s, to show it stays flat on long runs.
     let samples = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u64>::new()));
     let sampler = tokio::spawn({
