@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs each fuzz target for SECONDS (default 600) at low priority on its
-# corpus plus seeds, and reports coverage over time: at the start, at half
-# time and at the end, and when the last new coverage was found. A target
-# whose coverage grew by less than 1% over the second half is at a plateau.
+# corpus plus seeds, and reports coverage over time (from when libFuzzer has
+# loaded the corpus): at the start, at half time and at the end, and when
+# the last new coverage was found. A target whose coverage grew by less than
+# 1% over the second half is at a plateau. Runs resume from the corpus the
+# previous ones grew, so a second run shows whether the first had plateaued.
 #
 # usage: fuzz/plateau.sh [SECONDS] [TARGET...]      (from the repository root)
 set -euo pipefail
@@ -24,10 +26,12 @@ for target in "${targets[@]}"; do
         python3 -c '
 import re, sys, time
 target, seconds = sys.argv[1], float(sys.argv[2])
-start = time.time()
+start = None  # the clock starts when libFuzzer has loaded the corpus (INITED), not at the build
 points, last_new, crash, execs = [], None, None, None
 for line in sys.stdin:
-    t = time.time() - start
+    if start is None and "INITED" in line:
+        start = time.time()
+    t = time.time() - start if start is not None else 0.0
     m = re.search(r"cov: (\d+)", line)
     if m:
         points.append((t, int(m.group(1))))
