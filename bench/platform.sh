@@ -39,7 +39,7 @@ for run in $(seq 1 $runs); do
 done
 
 python3 - "$results" "$rate" "$seconds" "$runs" <<'PY'
-import json, statistics, subprocess, sys, datetime, re, pathlib
+import json, statistics, subprocess, sys, datetime
 results, rate, seconds, runs = sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[4]
 rows = {"platform": [], "direct": []}
 for line in open(results):
@@ -69,14 +69,9 @@ Overhead of the platform: p50 {p50_overhead:+.2f} ms, p99 {p99_overhead:+.2f} ms
 **{"met" if ok else "NOT met"}**. Latency is measured from each request's intended start, so a stall
 shows up in full (no coordinated omission). Load generator: `bench/openloop.rs`.
 """
-path = pathlib.Path("docs/benchmarks.md")
-text = path.read_text() if path.exists() else "# Benchmarks\n\nFigures written by the scripts in bench/ (see bench/README.md).\n"
-pattern = re.compile(r"^## Platform\n.*?(?=^## |\Z)", re.S | re.M)
-if pattern.search(text):
-    text = pattern.sub(section + "\n", text)
-else:
-    text = text.rstrip("\n") + "\n\n" + section
-path.write_text(text)
+sys.path.insert(0, "bench")
+from benchdoc import write_section
+write_section(section)
 print(section)
 PY
 rm -f "$results"

@@ -13,6 +13,8 @@ import statistics
 import sys
 from collections import defaultdict
 
+from benchdoc import write_section
+
 
 def load(path):
     samples = defaultdict(list)
@@ -143,35 +145,9 @@ def section(samples):
     return "\n".join(lines)
 
 
-def replace_section(document, new_section):
-    lines = document.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip() == "## Proxy"), None)
-    if start is None:
-        if not lines:
-            lines = ["# Benchmarks", ""]
-        return "\n".join(lines).rstrip("\n") + "\n\n" + new_section
-    end = next(
-        (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")),
-        len(lines),
-    )
-    before = "\n".join(lines[:start]).rstrip("\n")
-    after = "\n".join(lines[end:])
-    result = (before + "\n\n" if before else "") + new_section
-    if after:
-        result = result.rstrip("\n") + "\n\n" + after + "\n"
-    return result
-
-
 def main():
     samples_path, document_path = sys.argv[1], sys.argv[2]
-    new_section = section(load(samples_path))
-    try:
-        with open(document_path) as handle:
-            document = handle.read()
-    except FileNotFoundError:
-        document = ""
-    with open(document_path, "w") as handle:
-        handle.write(replace_section(document, new_section))
+    write_section(section(load(samples_path)), document_path)
 
 
 if __name__ == "__main__":

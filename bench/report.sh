@@ -20,7 +20,7 @@ trap 'rm -rf "$work"' EXIT
 target/release/examples/report_render "$runs" "$work/results.json" >"$work/inprocess.json"
 
 python3 - "$work" "$runs" <<'PY'
-import datetime, json, pathlib, re, statistics, subprocess, sys, time
+import datetime, json, pathlib, statistics, subprocess, sys, time
 work, runs = pathlib.Path(sys.argv[1]), int(sys.argv[2])
 m = json.loads((work / "inprocess.json").read_text())
 cli = []
@@ -53,13 +53,8 @@ Target (under 1 s, HTML under 2 MB): **{"met" if ok else "NOT met"}**. Series ar
 states shorter than a plot unit become one `flapping` segment, so the HTML size depends on the plot width,
 not on the run's length.
 """
-path = pathlib.Path("docs/benchmarks.md")
-text = path.read_text() if path.exists() else "# Benchmarks\n\nFigures written by the scripts in bench/ (see bench/README.md).\n"
-pattern = re.compile(r"^## Report\n.*?(?=^## |\Z)", re.S | re.M)
-if pattern.search(text):
-    text = pattern.sub(section + "\n", text)
-else:
-    text = text.rstrip("\n") + "\n\n" + section
-path.write_text(text)
+sys.path.insert(0, "bench")
+from benchdoc import write_section
+write_section(section)
 print(section)
 PY

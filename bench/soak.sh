@@ -129,7 +129,7 @@ cp "$results" bench/results/soak-results.json 2>/dev/null || true
 
 python3 - "$samples" "$results" "$work/summary.json" "$status" "$leaked" "$seen_count" "$left_markers" \
     "$seconds" "$rate" "$period" <<'PY'
-import json, sys, datetime, subprocess, re, pathlib, statistics
+import json, sys, datetime, subprocess, statistics
 samples_path, results_path, summary_path, status, leaked, seen, markers, seconds, rate, period = sys.argv[1:11]
 rows = [tuple(map(int, line.split())) for line in open(samples_path) if len(line.split()) == 4]
 rows = [r for r in rows if r[1] > 0]
@@ -184,13 +184,8 @@ target is 99%: it measures the tool, not the platform); the whole results.json i
 - Resident memory every 5 min: {series(1, 1024, "{:.1f}")} MiB.
 - Open fds every 5 min: {series(2)}.
 """
-path = pathlib.Path("docs/benchmarks.md")
-text = path.read_text()
-pattern = re.compile(r"^## Soak\n.*?(?=^## |\Z)", re.S | re.M)
-if pattern.search(text):
-    text = pattern.sub(section + "\n", text)
-else:
-    text = text.rstrip("\n") + "\n\n" + section
-path.write_text(text)
+sys.path.insert(0, "bench")
+from benchdoc import write_section
+write_section(section)
 print(section)
 PY

@@ -98,7 +98,7 @@ echo "memory soak, $soak_seconds s at 2000/s" >&2
 echo "soak $("$generator" "$base" 2000 "$soak_seconds" 4096)" >>"$results"
 
 python3 - "$results" "$seconds" "$runs" "$connections" "$soak_seconds" <<'PY'
-import json, statistics, subprocess, sys, datetime, re, pathlib
+import json, statistics, subprocess, sys, datetime
 results, seconds, runs, connections, soak_seconds = sys.argv[1:6]
 rows = {}
 for line in open(results):
@@ -187,13 +187,8 @@ flight, and so the pooled connections (kept idle for 90 s), into the hundreds or
 quiet moment (first client) the same 2k req/s run peaked at 11.7 MiB unbounded and 10.6 MiB with 64 connections;
 the recorder itself is a few histograms per phase plus ~250 bytes per closed second.
 """
-path = pathlib.Path("docs/benchmarks.md")
-text = path.read_text() if path.exists() else "# Benchmarks\n\nFigures written by the scripts in bench/ (see bench/README.md).\n"
-pattern = re.compile(r"^## Traffic generator\n.*?(?=^## |\Z)", re.S | re.M)
-if pattern.search(text):
-    text = pattern.sub(section + "\n", text)
-else:
-    text = text.rstrip("\n") + "\n\n" + section
-path.write_text(text)
+sys.path.insert(0, "bench")
+from benchdoc import write_section
+write_section(section)
 print(section)
 PY

@@ -29,7 +29,7 @@ echo "generator: $seconds s at $rate/s against $base" >&2
 "$work/traffic_run" "$base" "$rate" "$seconds" 4096 >"$work/run.json"
 
 python3 - "$work/run.json" "$seconds" "$rate" <<'PY'
-import json, sys, datetime, subprocess, re, pathlib, statistics
+import json, sys, datetime, subprocess, statistics
 run = json.load(open(sys.argv[1]))
 seconds, rate = int(sys.argv[2]), int(sys.argv[3])
 samples = [s / 1024 for s in run["rss_samples_kib"]]
@@ -60,13 +60,8 @@ Baseline quoted from the issue (wrk2 is not packaged for Debian): wrk2 holds 2k 
 The generator keeps per-phase HdrHistograms and one compact bucket per second (about 250 bytes: counts
 and three percentiles), never per-request records; what remains is its connection pool.
 """
-path = pathlib.Path("docs/benchmarks.md")
-text = path.read_text()
-pattern = re.compile(r"^## Traffic generator, one hour\n.*?(?=^## |\Z)", re.S | re.M)
-if pattern.search(text):
-    text = pattern.sub(section + "\n", text)
-else:
-    text = text.rstrip("\n") + "\n\n" + section
-path.write_text(text)
+sys.path.insert(0, "bench")
+from benchdoc import write_section
+write_section(section)
 print(section)
 PY
