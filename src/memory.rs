@@ -20,7 +20,8 @@ pub const TRIM_EVERY: Duration = Duration::from_secs(5);
 /// glibc's.
 pub fn spawn_trimmer(every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(every);
+        // The first trim one interval from now: a short command never pays one.
+        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;

@@ -20,6 +20,7 @@
 //! connection.
 
 use std::collections::VecDeque;
+use std::io::Write as _;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -242,9 +243,8 @@ fn write_request(out: &mut Vec<u8>, host: &HeaderValue, request: Outgoing<'_>) {
         out.extend_from_slice(b"\r\n");
     }
     if request.method != "GET" {
-        out.extend_from_slice(b"content-length: ");
-        out.extend_from_slice(request.body.len().to_string().as_bytes());
-        out.extend_from_slice(b"\r\n");
+        // Writing into a Vec cannot fail; no String per request.
+        let _ = write!(out, "content-length: {}\r\n", request.body.len());
     }
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(request.body);

@@ -189,22 +189,8 @@ async fn helper(task: &str) -> Result<(), String> {
 }
 
 async fn check_one(client: &mut TcpStream, index: usize, check: &str) -> Result<(), String> {
-    let bound = Duration::from_secs(10);
     if check == "echo" {
-        client
-            .write_all(b"x")
-            .await
-            .map_err(|e| format!("connection {index}: write: {e}"))?;
-        let mut back = [0u8; 1];
-        tokio::time::timeout(bound, client.read_exact(&mut back))
-            .await
-            .map_err(|_| format!("connection {index}: no echo within 10 s"))?
-            .map_err(|e| format!("connection {index}: read: {e}"))?;
-        return if &back == b"x" {
-            Ok(())
-        } else {
-            Err(format!("connection {index}: echoed {back:?}"))
-        };
+        return expect_answer(client, index, b"x", b"x").await;
     }
     let every: usize = check
         .strip_prefix("http:")
@@ -213,21 +199,33 @@ async fn check_one(client: &mut TcpStream, index: usize, check: &str) -> Result<
     if !index.is_multiple_of(every.max(1)) {
         return Ok(());
     }
+    let request = b"GET /capabilities HTTP/1.1\r\nHost: x\r\n\r\n";
+    expect_answer(client, index, request, b"HTTP/1.1 200").await
+}
+
+/// Writes `request` on connection `index` and expects the answer to start
+/// with `expected` within 10 s.
+async fn expect_answer(
+    client: &mut TcpStream,
+    index: usize,
+    request: &[u8],
+    expected: &[u8],
+) -> Result<(), String> {
     client
-        .write_all(b"GET /capabilities HTTP/1.1\r\nHost: x\r\n\r\n")
+        .write_all(request)
         .await
         .map_err(|e| format!("connection {index}: write: {e}"))?;
-    let mut head = [0u8; 12];
-    tokio::time::timeout(bound, client.read_exact(&mut head))
+    let mut answer = vec![0u8; expected.len()];
+    tokio::time::timeout(Duration::from_secs(10), client.read_exact(&mut answer))
         .await
         .map_err(|_| format!("connection {index}: no answer within 10 s"))?
         .map_err(|e| format!("connection {index}: read: {e}"))?;
-    if &head == b"HTTP/1.1 200" {
+    if answer == expected {
         Ok(())
     } else {
         Err(format!(
             "connection {index}: answered {:?}",
-            String::from_utf8_lossy(&head)
+            String::from_utf8_lossy(&answer)
         ))
     }
 }

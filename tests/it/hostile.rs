@@ -550,17 +550,15 @@ fn head(method: &str, path: &str, length: usize) -> String {
     )
 }
 
-/// 100 MiB announced, up to 16 MiB sent: a 4xx or a close.
-async fn oversized_with_length(address: SocketAddr, method: &str, path: &str) -> Ending {
+/// Sends `head`, then `chunk` up to `times` times (stopping when the server
+/// stops reading), and returns how the server ended the exchange.
+async fn flood(address: SocketAddr, head: &[u8], chunk: &[u8], times: usize) -> Ending {
     let mut stream = TcpStream::connect(address).await.expect("connect");
     let (mut read, mut write) = stream.split();
     let send = async {
-        let _ = write
-            .write_all(head(method, path, 100 * 1024 * 1024).as_bytes())
-            .await;
-        let chunk = vec![b' '; 1024 * 1024];
-        for _ in 0..16 {
-            if write.write_all(&chunk).await.is_err() {
+        let _ = write.write_all(head).await;
+        for _ in 0..times {
+            if write.write_all(chunk).await.is_err() {
                 break;
             }
         }
@@ -573,32 +571,23 @@ async fn oversized_with_length(address: SocketAddr, method: &str, path: &str) ->
     }
 }
 
+/// 100 MiB announced, up to 16 MiB sent: a 4xx or a close.
+async fn oversized_with_length(address: SocketAddr, method: &str, path: &str) -> Ending {
+    let head = head(method, path, 100 * 1024 * 1024);
+    flood(address, head.as_bytes(), &vec![b' '; 1024 * 1024], 16).await
+}
+
 /// An endless chunked body: a 4xx or a close once past the limit.
 async fn oversized_chunked(address: SocketAddr, method: &str, path: &str) -> Ending {
-    let mut stream = TcpStream::connect(address).await.expect("connect");
     let head = format!(
         "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
          Transfer-Encoding: chunked\r\n\r\n"
     );
-    let (mut read, mut write) = stream.split();
-    let send = async {
-        let _ = write.write_all(head.as_bytes()).await;
-        let mut chunk = format!("{:x}\r\n", 64 * 1024).into_bytes();
-        chunk.extend(std::iter::repeat_n(b' ', 64 * 1024));
-        chunk.extend_from_slice(b"\r\n");
-        // 32 MiB at most.
-        for _ in 0..512 {
-            if write.write_all(&chunk).await.is_err() {
-                break;
-            }
-        }
-        std::future::pending::<()>().await;
-    };
-    let receive = read_ending(&mut read, Duration::from_secs(30));
-    tokio::select! {
-        () = send => unreachable!(),
-        ending = receive => ending,
-    }
+    let mut chunk = format!("{:x}\r\n", 64 * 1024).into_bytes();
+    chunk.extend(std::iter::repeat_n(b' ', 64 * 1024));
+    chunk.extend_from_slice(b"\r\n");
+    // 32 MiB at most.
+    flood(address, head.as_bytes(), &chunk, 512).await
 }
 
 /// 1000 bytes announced, 10 sent, then the write side closed.
