@@ -319,17 +319,19 @@ async fn drive(
             });
         }
         // Halt conditions, checked every second.
-        let halt_rules = scenario.halt.clone();
+        let mut halt_watch = crate::verdict::RuleWatch::new(scenario.halt.clone());
+        let watch_halts = !scenario.halt.is_empty();
         let halt_live = live.clone();
         let halted = async move {
+            if !watch_halts {
+                return std::future::pending().await;
+            }
             let mut ticker = tokio::time::interval(Duration::from_secs(1));
             loop {
                 ticker.tick().await;
-                let seconds = halt_live.seconds();
-                for rule in &halt_rules {
-                    if let Some(at) = crate::verdict::first_violation(rule, &seconds) {
-                        return format!("halt condition `{rule}` held at {at:.0} s");
-                    }
+                let new = halt_live.seconds_since(halt_watch.next_t());
+                if let Some((rule, at)) = halt_watch.push(new) {
+                    return format!("halt condition `{rule}` held at {at:.0} s");
                 }
             }
         };

@@ -237,13 +237,8 @@ impl LiveHandle {
         }
     }
 
-    /// Every second closed so far (over, and all its requests finished).
-    pub fn seconds(&self) -> Vec<SecondBucket> {
-        self.seconds_since(0)
-    }
-
-    /// The closed seconds from second `from` on: a cheap incremental read
-    /// for a halt rule that polls.
+    /// The closed seconds (over, and all their requests finished) from
+    /// second `from` on: a cheap incremental read for a halt rule that polls.
     pub fn seconds_since(&self, from: u32) -> Vec<SecondBucket> {
         self.shared.recorder().seconds_since(from)
     }

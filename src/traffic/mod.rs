@@ -18,7 +18,8 @@
 //! - [`http1`]: the lean keep-alive HTTP/1.1 client it uses for `http://`;
 //! - [`sse`] and [`outcome`]: how an answer is read and classified (pure);
 //! - [`phases`]: which phases a request counts in;
-//! - [`recorder`], [`histogram`]: the statistics and their summaries;
+//! - [`recorder`], [`histogram`], [`seconds`]: the statistics and their
+//!   summaries;
 //! - [`live`]: the view other tasks read while the run goes;
 //! - [`pool`]: whether the pool can carry the load at all.
 //!
@@ -37,6 +38,7 @@ pub mod pool;
 pub mod recorder;
 pub mod request;
 pub mod schedule;
+pub mod seconds;
 pub mod spec;
 pub mod sse;
 

@@ -2,7 +2,8 @@
 //! [`TrafficRecord`] with bounded memory. Per phase and operation it keeps
 //! HdrHistograms; per second of intended start it keeps an open bucket
 //! (counters and a histogram) that is summarised into a [`SecondBucket`]
-//! and dropped once the second is over and its last request has finished.
+//! (stored compactly, see [`super::seconds`]) and dropped once the second
+//! is over and its last request has finished.
 //! Never a per-request record. Pure: every call carries its own time offsets
 //! (from the run start), so tests feed synthetic timings.
 
@@ -14,6 +15,7 @@ use super::live::LiveWindow;
 use super::outcome::Completion;
 use super::phases::{PhaseMask, PhaseSet};
 use super::schedule::Operation;
+use super::seconds::ClosedSeconds;
 use crate::results::{
     OperationStats, OutcomeCounts, PhaseStats, SecondBucket, Tokens, TrafficRecord,
 };
@@ -70,8 +72,8 @@ pub struct Recorder {
     phase_stats: Vec<PhaseSlot>,
     /// Open seconds, consecutive, oldest first.
     open: VecDeque<OpenSecond>,
-    /// Closed seconds, in order.
-    closed: Vec<SecondBucket>,
+    /// Closed seconds, in order, stored compactly.
+    closed: ClosedSeconds,
     /// Every arrival intended before this offset has been sent or dropped.
     frontier: Duration,
     /// Histograms of closed seconds, reset, for reuse.
@@ -120,7 +122,7 @@ impl Recorder {
             phases,
             phase_stats,
             open: VecDeque::new(),
-            closed: Vec::new(),
+            closed: ClosedSeconds::default(),
             frontier: Duration::ZERO,
             spare: Vec::new(),
             live,
@@ -137,7 +139,7 @@ impl Recorder {
     fn second(&mut self, t: u32) -> Option<&mut OpenSecond> {
         let first = match self.open.front() {
             Some(front) => front.t,
-            None => self.closed.last().map_or(0, |last| last.t + 1),
+            None => self.closed.next_t(),
         };
         if t < first {
             return None;
@@ -299,7 +301,7 @@ impl Recorder {
 
     fn close_front(&mut self) {
         if let Some(second) = self.open.pop_front() {
-            self.closed.push(SecondBucket {
+            self.closed.push(&SecondBucket {
                 t: second.t,
                 sent: second.sent,
                 dropped: second.dropped,
@@ -315,8 +317,7 @@ impl Recorder {
 
     /// The closed seconds from second `from` on.
     pub fn seconds_since(&self, from: u32) -> Vec<SecondBucket> {
-        let start = self.closed.partition_point(|second| second.t < from);
-        self.closed[start..].to_vec()
+        self.closed.since(from)
     }
 
     /// The live window's figures at `now`.
@@ -347,7 +348,7 @@ impl Recorder {
             .collect();
         TrafficRecord {
             target_rate: self.target_rate,
-            seconds: self.closed.clone(),
+            seconds: self.closed.since(0),
             phases,
         }
     }

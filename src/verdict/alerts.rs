@@ -1,6 +1,7 @@
 //! Alert rules (`error_rate > 1% for 5m`) over the per-second buckets:
 //! when each would have fired, how long after its fault, and the checks of
-//! `expect.run.alerts`. Halt conditions use the same [`first_violation`].
+//! `expect.run.alerts`. Halt conditions use the same [`first_violation`],
+//! through [`RuleWatch`] while the run goes.
 //!
 //! **Window semantics: a rolling aggregate.** A rule with window W holds at
 //! the end of second `t` when the metric, aggregated over the W whole
@@ -82,6 +83,57 @@ pub fn first_violation(rule: &Rule, seconds: &[SecondBucket]) -> Option<f64> {
         }
     }
     None
+}
+
+/// Halt rules checked while the run goes: buckets arrive as they close, and
+/// only the newest ones the longest window needs are kept, so each check
+/// costs the new seconds plus one window, not the whole run so far.
+/// Finds exactly what [`first_violation`] finds over every bucket so far.
+#[derive(Debug)]
+pub struct RuleWatch {
+    rules: Vec<Rule>,
+    /// The longest window, in seconds.
+    longest: u64,
+    recent: VecDeque<SecondBucket>,
+}
+
+impl RuleWatch {
+    /// A watch over `rules`.
+    pub fn new(rules: Vec<Rule>) -> Self {
+        let longest = rules.iter().map(window_seconds).max().unwrap_or(1);
+        Self {
+            rules,
+            longest,
+            recent: VecDeque::new(),
+        }
+    }
+
+    /// The second the next bucket should be (0 before any).
+    pub fn next_t(&self) -> u32 {
+        self.recent
+            .back()
+            .map_or(0, |last| last.t.saturating_add(1))
+    }
+
+    /// Adds the buckets closed since the last call (consecutive, in order)
+    /// and returns the first rule that now holds, with the moment it first
+    /// held (seconds from the run start).
+    pub fn push(&mut self, new: Vec<SecondBucket>) -> Option<(&Rule, f64)> {
+        let first_new = new.first()?.t;
+        // Windows ending in a new second reach back `longest − 1` seconds.
+        while self
+            .recent
+            .front()
+            .is_some_and(|oldest| u64::from(oldest.t) + self.longest <= u64::from(first_new))
+        {
+            self.recent.pop_front();
+        }
+        self.recent.extend(new);
+        let recent = self.recent.make_contiguous();
+        self.rules
+            .iter()
+            .find_map(|rule| first_violation(rule, recent).map(|at| (rule, at)))
+    }
 }
 
 /// The window in whole seconds (at least one).
@@ -530,5 +582,34 @@ mod tests {
             checks[0].observed,
             "fired at 21.0 s, 19.0 s before the first fault (a false alarm)"
         );
+    }
+
+    #[test]
+    fn a_watch_fed_piecemeal_finds_what_the_whole_run_shows() {
+        let seconds = burst(40, 12);
+        let rules = [
+            rule(RuleMetric::ErrorRate, Op::Gt, 0.9, 3),
+            rule(RuleMetric::ErrorRate, Op::Gt, 0.46, 10),
+            rule(RuleMetric::ErrorRate, Op::Gt, 0.2, 25),
+        ];
+        for rule in &rules[1..] {
+            let whole = first_violation(rule, &seconds).expect("the burst breaks it");
+            for chunk in [1, 2, 7, 60] {
+                let mut watch = RuleWatch::new(vec![rules[0], *rule]);
+                let mut found = None;
+                for piece in seconds.chunks(chunk) {
+                    assert_eq!(watch.next_t(), piece[0].t);
+                    if let Some((held, at)) = watch.push(piece.to_vec()) {
+                        found = Some((*held, at));
+                        break;
+                    }
+                    assert!(watch.recent.len() <= 25 + chunk, "keeps only a window");
+                }
+                assert_eq!(found, Some((*rule, whole)), "chunks of {chunk}");
+            }
+        }
+        let mut calm = RuleWatch::new(vec![rules[0]]);
+        assert_eq!(calm.push(seconds.clone()), None);
+        assert_eq!(calm.push(Vec::new()), None);
     }
 }

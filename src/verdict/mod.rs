@@ -60,7 +60,7 @@ mod traffic;
 #[cfg(test)]
 mod fixture;
 
-pub use alerts::first_violation;
+pub use alerts::{RuleWatch, first_violation};
 pub use budget::monthly_budget_minutes;
 pub use confidence::{rate_status, wilson};
 
