@@ -241,17 +241,35 @@ async fn frozen_postgres_degrades_history_and_no_request_waits_past_the_db_timeo
         slowest < db_timeout + Duration::from_millis(1500),
         "a request waited {slowest:?} with a {db_timeout:?} DB timeout"
     );
-    // The turn written to memory during the freeze is merged back into history.
+    // What was written to memory during the freeze is replayed into
+    // PostgreSQL once it is back, and memory empties.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let platform = lab.platform.platform();
+    while platform.memory_history_len() > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "{} conversations still only in memory",
+            platform.memory_history_len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let history = get(&http, format!("{base}/v1/conversations/kept")).await;
+    assert_eq!(history["source"], "postgres", "{history}");
     let contents: Vec<&str> = history["turns"]
         .as_array()
         .expect("turns")
         .iter()
         .filter_map(|t| t["content"].as_str())
         .collect();
-    assert!(
-        contents.contains(&"remember me") && contents.contains(&"and now?"),
-        "{history}"
+    let mine: Vec<&str> = contents
+        .iter()
+        .copied()
+        .filter(|c| *c == "remember me" || *c == "and now?")
+        .collect();
+    assert_eq!(
+        mine,
+        ["remember me", "and now?"],
+        "in order, once each: {history}"
     );
     lab.stop().await;
 }

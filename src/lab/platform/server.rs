@@ -1,6 +1,7 @@
 //! The platform as a running service: its parts wired together (storage,
 //! failover client, health checker), the operations a turn needs from them,
-//! and the server entry points (`serve` for a bound listener, and
+//! the replay of history kept in memory during a database outage, and the
+//! server entry points (`serve` for a bound listener, and
 //! [`RunningPlatform`] for tests and the lab).
 
 use std::future::Future;
@@ -34,6 +35,9 @@ pub enum PlatformError {
     #[error("platform setup: HTTP client: {0}")]
     Http(#[from] reqwest::Error),
 }
+
+/// Conversations written per round of the memory-history replay.
+const REPLAY_BATCH: usize = 64;
 
 /// The wired platform; shared by every request.
 pub struct Platform {
@@ -164,6 +168,54 @@ impl Platform {
         }
     }
 
+    /// Writes the turns kept in memory during a database outage into
+    /// PostgreSQL, least recently written conversation first, forgetting
+    /// each conversation's turns once stored. Stops at the first failed write
+    /// (the database is still away; the rest waits for the next round).
+    /// Returns how many conversations were written.
+    pub async fn replay_memory_history(&self) -> usize {
+        let mut written = 0;
+        // Bounded rounds: requests may keep adding to memory meanwhile.
+        let rounds = self.memory.len() / REPLAY_BATCH + 1;
+        for _ in 0..rounds {
+            let batch = self.memory.oldest(REPLAY_BATCH);
+            if batch.is_empty() {
+                break;
+            }
+            for (conversation_id, turns) in batch {
+                if let Err(error) = self.database.append(&conversation_id, &turns).await {
+                    tracing::debug!(%error, "history replay stopped");
+                    return written;
+                }
+                self.memory.forget(&conversation_id, &turns);
+                written += 1;
+            }
+        }
+        written
+    }
+
+    /// Conversations whose turns are held in memory, not yet in PostgreSQL.
+    pub fn memory_history_len(&self) -> usize {
+        self.memory.len()
+    }
+
+    /// Replays the memory history into PostgreSQL after each health
+    /// interval in which conversation history is available again.
+    async fn replay_memory_history_forever(self: Arc<Self>) {
+        loop {
+            tokio::time::sleep(self.config.health.interval).await;
+            if !self.memory.is_empty() && self.health.capabilities().conversation_history {
+                let written = self.replay_memory_history().await;
+                if written > 0 {
+                    tracing::debug!(
+                        written,
+                        "conversations replayed from memory into PostgreSQL"
+                    );
+                }
+            }
+        }
+    }
+
     /// Stores the exchange (PostgreSQL, or memory when history is off or the
     /// write fails), caches a fresh reply, and counts usage — concurrently,
     /// each only while its capability is on. Returns where history went.
@@ -229,11 +281,21 @@ impl Platform {
     }
 }
 
-/// Stored and in-memory turns in time order, the last `limit` of them.
+/// Stored and in-memory turns in time order, the last `limit` of them. A
+/// turn found in both (read while being replayed into PostgreSQL) counts
+/// once.
 fn merge(mut stored: Vec<Turn>, memory: Vec<Turn>, limit: usize) -> Vec<Turn> {
     if !memory.is_empty() {
         stored.extend(memory);
         stored.sort_by_key(|turn| turn.at_ms);
+        let mut unique: Vec<Turn> = Vec::with_capacity(stored.len());
+        for turn in stored {
+            let mut same_time = unique.iter().rev().take_while(|t| t.at_ms == turn.at_ms);
+            if !same_time.any(|t| *t == turn) {
+                unique.push(turn);
+            }
+        }
+        stored = unique;
     }
     let skip = stored.len().saturating_sub(limit);
     stored.split_off(skip)
@@ -249,9 +311,11 @@ pub async fn serve(
     // The first check runs before serving, so /capabilities is never a guess.
     platform.health().check().await;
     let monitor = tokio::spawn(Arc::clone(platform.health()).monitor());
+    let replay = tokio::spawn(Arc::clone(&platform).replay_memory_history_forever());
     let result =
         crate::lab::serve::serve_http(listener, super::api::router(platform), shutdown).await;
     monitor.abort();
+    replay.abort();
     result
 }
 
@@ -323,5 +387,46 @@ impl RunningPlatform {
     pub async fn stop(self) {
         self.trigger.trigger();
         let _ = self.task.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn turn(role: &str, content: &str, at_ms: i64) -> Turn {
+        Turn {
+            role: role.to_owned(),
+            content: content.to_owned(),
+            provider: None,
+            at_ms,
+        }
+    }
+
+    #[test]
+    fn merged_history_is_in_time_order_with_replayed_turns_once() {
+        // As PostgreSQL gives them (by time): b and B were replayed from
+        // memory after c was written.
+        let stored = vec![
+            turn("user", "a", 1),
+            turn("assistant", "A", 1),
+            turn("user", "b", 2),
+            turn("assistant", "B", 2),
+            turn("user", "c", 3),
+        ];
+        // Still in memory too, read while the replay went on.
+        let memory = vec![
+            turn("user", "b", 2),
+            turn("assistant", "B", 2),
+            turn("user", "d", 4),
+        ];
+        let merged = merge(stored.clone(), memory.clone(), usize::MAX);
+        let contents: Vec<&str> = merged.iter().map(|t| t.content.as_str()).collect();
+        assert_eq!(contents, ["a", "A", "b", "B", "c", "d"]);
+        let last_two: Vec<String> = merge(stored, memory, 2)
+            .into_iter()
+            .map(|t| t.content)
+            .collect();
+        assert_eq!(last_two, ["c", "d"]);
     }
 }

@@ -21,7 +21,8 @@ CREATE TABLE IF NOT EXISTS gameday_turns (
     provider TEXT,
     at_ms BIGINT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS gameday_turns_by_conversation ON gameday_turns (conversation_id, id);
+DROP INDEX IF EXISTS gameday_turns_by_conversation;
+CREATE INDEX IF NOT EXISTS gameday_turns_by_conversation_time ON gameday_turns (conversation_id, at_ms, id);
 ";
 
 /// PostgreSQL-backed history.
@@ -86,7 +87,9 @@ impl PgHistory {
         .await
     }
 
-    /// The last `limit` turns of a conversation, oldest first.
+    /// The last `limit` turns of a conversation, oldest first (by the time
+    /// each was taken: turns replayed from memory after an outage are
+    /// written after newer ones).
     pub async fn recent(
         &self,
         conversation_id: &str,
@@ -100,8 +103,8 @@ impl PgHistory {
                 .prepare_cached(
                     "SELECT role, content, provider, at_ms FROM (
                         SELECT id, role, content, provider, at_ms FROM gameday_turns
-                        WHERE conversation_id = $1 ORDER BY id DESC LIMIT $2
-                     ) recent ORDER BY id",
+                        WHERE conversation_id = $1 ORDER BY at_ms DESC, id DESC LIMIT $2
+                     ) recent ORDER BY at_ms, id",
                 )
                 .await
                 .map_err(|e| e.to_string())?;

@@ -3,6 +3,9 @@
 //! Bounded in both directions: at most `conversations` conversations (the
 //! least recently written is evicted) and `turns_per_conversation` turns each
 //! (the oldest are dropped), so an outage under load cannot exhaust memory.
+//! Once PostgreSQL is back, the platform replays what is held here into it
+//! ([`MemoryHistory::oldest`], then [`MemoryHistory::forget`] once stored),
+//! so the store empties again after each outage.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Mutex;
@@ -96,6 +99,37 @@ impl MemoryHistory {
         self.recent(conversation_id, usize::MAX)
     }
 
+    /// Up to `max` conversations, least recently written first, each with a
+    /// copy of its turns (oldest first).
+    pub fn oldest(&self, max: usize) -> Vec<(String, Vec<Turn>)> {
+        let inner = self.lock();
+        inner
+            .by_recency
+            .values()
+            .take(max)
+            .filter_map(|id| {
+                let entry = inner.conversations.get(id)?;
+                Some((id.clone(), entry.turns.iter().cloned().collect()))
+            })
+            .collect()
+    }
+
+    /// Forgets the turns of `written` (now stored elsewhere) that a
+    /// conversation still holds, and the conversation once none is left.
+    /// Turns appended meanwhile stay.
+    pub fn forget(&self, conversation_id: &str, written: &[Turn]) {
+        let mut inner = self.lock();
+        let Some(entry) = inner.conversations.get_mut(conversation_id) else {
+            return;
+        };
+        entry.turns.retain(|turn| !written.contains(turn));
+        if entry.turns.is_empty() {
+            let sequence = entry.sequence;
+            inner.conversations.remove(conversation_id);
+            inner.by_recency.remove(&sequence);
+        }
+    }
+
     /// How many conversations are held.
     pub fn len(&self) -> usize {
         self.lock().conversations.len()
@@ -158,5 +192,30 @@ mod tests {
         assert!(memory.all("b").is_empty(), "b was least recently written");
         assert_eq!(memory.all("a").len(), 2);
         assert_eq!(memory.all("c").len(), 1);
+    }
+
+    #[test]
+    fn forgetting_what_was_written_empties_the_store_but_keeps_newer_turns() {
+        let memory = MemoryHistory::new(limits(10, 10));
+        memory.append("a", &[turn("1"), turn("2")]);
+        memory.append("b", &[turn("1")]);
+        memory.append("a", &[turn("3")]);
+        let oldest = memory.oldest(10);
+        let ids: Vec<&str> = oldest.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, ["b", "a"], "least recently written first");
+        assert_eq!(memory.oldest(1).len(), 1);
+        let (_, a_turns) = &oldest[1];
+        // A turn arrives while `a` is being written elsewhere: it stays.
+        memory.append("a", &[turn("4")]);
+        memory.forget("a", a_turns);
+        let left: Vec<_> = memory.all("a").into_iter().map(|t| t.content).collect();
+        assert_eq!(left, ["4"]);
+        memory.forget("a", &memory.all("a"));
+        memory.forget("b", &oldest[0].1);
+        memory.forget("missing", &oldest[0].1);
+        assert!(memory.is_empty());
+        assert!(memory.oldest(10).is_empty(), "no recency entry left behind");
+        memory.append("c", &[turn("1")]);
+        assert_eq!(memory.len(), 1);
     }
 }
