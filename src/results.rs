@@ -316,6 +316,11 @@ pub struct PhaseStats {
     pub sent: u64,
     /// Dropped load.
     pub dropped: u64,
+    /// Requests sent more than 10 ms after their intended start (the
+    /// generator fell behind its schedule; their latency still counts from
+    /// the intended start).
+    #[serde(default)]
+    pub late: u64,
     /// Outcomes.
     pub outcomes: OutcomeCounts,
     /// Latency of all requests, from intended start.

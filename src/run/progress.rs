@@ -1,5 +1,5 @@
 //! The live progress line on stderr: phase, elapsed/total, achieved rate,
-//! error rate, p99, in-flight and dropped requests, active faults. Redrawn in
+//! error rate, p99, in-flight, dropped and late requests, active faults. Redrawn in
 //! place on a terminal, printed every 10 s otherwise (CI logs).
 
 use std::io::{IsTerminal, Write};
@@ -38,7 +38,7 @@ pub async fn report(live: LiveHandle, plan: Arc<Plan>, rollback: Arc<Rollback>, 
         };
         let active = rollback.active();
         let line = format!(
-            "[{phase}] {}/{}  rate {:.1}/s  err {:.2}%  p99 {:.0} ms  in-flight {}  dropped {}  faults: {}",
+            "[{phase}] {}/{}  rate {:.1}/s  err {:.2}%  p99 {:.0} ms  in-flight {}  dropped {}  late {}  faults: {}",
             clock(elapsed),
             clock(plan.total),
             snapshot.achieved_rate,
@@ -46,6 +46,7 @@ pub async fn report(live: LiveHandle, plan: Arc<Plan>, rollback: Arc<Rollback>, 
             snapshot.p99_ms,
             snapshot.in_flight,
             snapshot.dropped,
+            snapshot.late,
             if active.is_empty() {
                 "none".to_owned()
             } else {

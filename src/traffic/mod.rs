@@ -50,8 +50,8 @@ pub use schedule::{Arrival, Operation, Schedule};
 pub use spec::{Arrivals, Endpoints, Mix, TrafficSpec};
 
 /// A request sent later than this after its intended start counts as late
-/// (shown in [`LiveSnapshot::late`]; its latency still counts from the
-/// intended start).
+/// (shown in [`LiveSnapshot::late`] and each phase's `late`; its latency
+/// still counts from the intended start).
 pub const LATE_AFTER: Duration = Duration::from_millis(10);
 
 /// Why a generator could not be set up. Messages never contain header values.

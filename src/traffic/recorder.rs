@@ -10,6 +10,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
+use super::LATE_AFTER;
 use super::histogram::{self, LatencyHistogram};
 use super::live::LiveWindow;
 use super::outcome::Completion;
@@ -32,6 +33,7 @@ struct OperationAccumulator {
 struct PhaseAccumulator {
     sent: u64,
     dropped: u64,
+    late: u64,
     outcomes: OutcomeCounts,
     operations: [OperationAccumulator; 3],
     ttft: LatencyHistogram,
@@ -103,6 +105,7 @@ impl Recorder {
                 PhaseSlot::Open(Box::new(PhaseAccumulator {
                     sent: 0,
                     dropped: 0,
+                    late: 0,
                     outcomes: OutcomeCounts::default(),
                     operations: std::array::from_fn(|_| OperationAccumulator {
                         outcomes: OutcomeCounts::default(),
@@ -163,16 +166,19 @@ impl Recorder {
         self.open.get_mut((t - first) as usize)
     }
 
-    /// A request intended at `intended` was sent at `now`.
+    /// A request intended at `intended` was sent at `now` (late when more
+    /// than [`LATE_AFTER`] after it).
     pub fn sent(&mut self, intended: Duration, mask: PhaseMask, now: Duration) {
         self.advance(intended);
         if let Some(second) = self.second(second_of(intended)) {
             second.sent += 1;
             second.pending += 1;
         }
+        let late = u64::from(now > intended + LATE_AFTER);
         for index in mask.indices() {
             if let Some(PhaseSlot::Open(phase)) = self.phase_stats.get_mut(index) {
                 phase.sent += 1;
+                phase.late += late;
             }
         }
         self.live.sent(now);
@@ -379,6 +385,7 @@ fn phase_stats(name: &str, stats: &PhaseAccumulator, template: &LatencyHistogram
         name: name.to_owned(),
         sent: stats.sent,
         dropped: stats.dropped,
+        late: stats.late,
         outcomes: stats.outcomes,
         latency: histogram::summarise(&all),
         ttft: (!stats.ttft.is_empty()).then(|| histogram::summarise(&stats.ttft)),
@@ -442,6 +449,30 @@ mod tests {
         recorder.sent(intended, mask, intended);
         let now = intended + ms(latency_ms);
         recorder.completed(intended, mask, operation, ms(latency_ms), completion, now);
+    }
+
+    #[test]
+    fn requests_sent_behind_schedule_count_as_late_in_their_phases() {
+        let mut recorder = recorder(vec![("run", PhaseKind::Run, 0.0, 10.0)], Duration::ZERO);
+        for (intended, sent) in [(100, 100), (200, 210), (300, 311), (400, 900)] {
+            let mask = recorder.phase_mask(ms(intended));
+            recorder.sent(ms(intended), mask, ms(sent));
+            recorder.completed(
+                ms(intended),
+                mask,
+                Operation::Chat,
+                ms(sent - intended + 5),
+                &ok_from("p"),
+                ms(sent + 5),
+            );
+        }
+        let record = recorder.finish(ms(10_000));
+        let run = &record.phases[0];
+        assert_eq!(
+            (run.sent, run.late),
+            (4, 2),
+            "10 ms behind is not late, 11 ms is"
+        );
     }
 
     #[test]

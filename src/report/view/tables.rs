@@ -41,6 +41,8 @@ pub struct PhaseRow {
     pub sent: String,
     /// Dropped load.
     pub dropped: String,
+    /// Sent late (the generator behind its schedule).
+    pub late: String,
     /// Errors.
     pub errors: String,
     /// Error rate.
@@ -227,6 +229,7 @@ pub(super) fn phase_rows(results: &Results) -> Vec<PhaseRow> {
                 }),
                 sent: format::count(stats.sent),
                 dropped: format::count(stats.dropped),
+                late: format::count(stats.late),
                 errors: format::count(errors),
                 error_rate: if answered {
                     format::percent(errors as f64 / total as f64)
