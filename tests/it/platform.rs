@@ -480,3 +480,39 @@ async fn a_proxied_lab_reaches_every_dependency_through_its_proxy() {
     wait_for_capabilities(&http, &base, &[("caching", true)]).await;
     lab.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_history_pool_grows_for_a_burst_and_closes_idle_connections() {
+    use gameday::lab::platform::storage::history::PgHistory;
+    use gameday::lab::services::ManagedService;
+
+    let mut postgres = ManagedService::start_postgres(&binaries())
+        .await
+        .expect("start postgres");
+    let history = PgHistory::new(&postgres.url(), Duration::from_secs(10), 8).expect("pool");
+    // Eight reads at once: none can wait for another's connection.
+    let reads = (0..8).map(|i| {
+        let history = &history;
+        async move { history.recent(&format!("c{i}"), 5).await }
+    });
+    for read in futures_util::future::join_all(reads).await {
+        assert!(read.expect("a read").is_empty());
+    }
+    let grown = history.connections();
+    assert!(
+        grown > 1,
+        "a burst of eight reads used {grown} connection(s)"
+    );
+    assert_eq!(
+        history.close_idle(Duration::from_secs(3600)),
+        0,
+        "none idle an hour"
+    );
+    assert_eq!(history.connections(), grown);
+    assert_eq!(history.close_idle(Duration::ZERO), grown);
+    assert_eq!(history.connections(), 0);
+    // Still usable: a new connection is made when needed.
+    assert!(history.recent("c0", 5).await.expect("a read").is_empty());
+    assert_eq!(history.connections(), 1);
+    postgres.stop().await.expect("stop");
+}

@@ -39,6 +39,9 @@ pub struct DependencyTimeouts {
     pub redis: Duration,
     /// One PostgreSQL query, including waiting for a pooled connection.
     pub database: Duration,
+    /// A pooled PostgreSQL connection unused this long is closed (checked
+    /// every health interval), so the pool shrinks back after a burst.
+    pub database_idle: Duration,
 }
 
 /// Deep health check settings.
@@ -72,6 +75,7 @@ impl Default for DependencyTimeouts {
         Self {
             redis: Duration::from_millis(250),
             database: Duration::from_millis(1000),
+            database_idle: Duration::from_secs(10),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The platform as a running service: its parts wired together (storage,
 //! failover client, health checker), the operations a turn needs from them,
-//! the replay of history kept in memory during a database outage, and the
+//! their upkeep (idle database connections closed, history kept in memory
+//! during a database outage replayed into PostgreSQL), and the
 //! server entry points (`serve` for a bound listener, and
 //! [`RunningPlatform`] for tests and the lab).
 
@@ -199,11 +200,21 @@ impl Platform {
         self.memory.len()
     }
 
-    /// Replays the memory history into PostgreSQL after each health
-    /// interval in which conversation history is available again.
-    async fn replay_memory_history_forever(self: Arc<Self>) {
+    /// PostgreSQL connections in the request pool, in use or idle.
+    pub fn database_connections(&self) -> usize {
+        self.database.connections()
+    }
+
+    /// After each health interval: closes the PostgreSQL connections idle
+    /// for longer than `timeouts.database_idle`, and replays the memory
+    /// history into PostgreSQL if conversation history is available again.
+    async fn maintain_storage_forever(self: Arc<Self>) {
         loop {
             tokio::time::sleep(self.config.health.interval).await;
+            let closed = self.database.close_idle(self.config.timeouts.database_idle);
+            if closed > 0 {
+                tracing::debug!(closed, "idle PostgreSQL connections closed");
+            }
             if !self.memory.is_empty() && self.health.capabilities().conversation_history {
                 let written = self.replay_memory_history().await;
                 if written > 0 {
@@ -311,11 +322,11 @@ pub async fn serve(
     // The first check runs before serving, so /capabilities is never a guess.
     platform.health().check().await;
     let monitor = tokio::spawn(Arc::clone(platform.health()).monitor());
-    let replay = tokio::spawn(Arc::clone(&platform).replay_memory_history_forever());
+    let maintenance = tokio::spawn(Arc::clone(&platform).maintain_storage_forever());
     let result =
         crate::lab::serve::serve_http(listener, super::api::router(platform), shutdown).await;
     monitor.abort();
-    replay.abort();
+    maintenance.abort();
     result
 }
 

@@ -7,7 +7,9 @@
 
 use std::time::Duration;
 
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Timeouts};
+use deadpool_postgres::{
+    Manager, ManagerConfig, Pool, QueueMode, RecyclingMethod, Runtime, Timeouts,
+};
 use tokio::sync::OnceCell;
 
 use super::{StoreError, Turn, bounded};
@@ -57,8 +59,11 @@ impl PgHistory {
                 recycling_method: RecyclingMethod::Fast,
             },
         );
+        // Last in, first out: a steady load keeps reusing the same few
+        // connections, so those a burst added go idle and can be closed.
         let pool = Pool::builder(manager)
             .max_size(max_connections.max(1))
+            .queue_mode(QueueMode::Lifo)
             .runtime(Runtime::Tokio1)
             .timeouts(Timeouts {
                 wait: Some(timeout),
@@ -72,6 +77,21 @@ impl PgHistory {
             timeout,
             schema: OnceCell::new(),
         })
+    }
+
+    /// Closes the pooled connections unused for `idle` or longer, so the
+    /// pool shrinks back after a burst (a slow database under load grows it
+    /// to its maximum). Returns how many were closed.
+    pub fn close_idle(&self, idle: Duration) -> usize {
+        self.pool
+            .retain(|_, metrics| metrics.last_used() < idle)
+            .removed
+            .len()
+    }
+
+    /// Connections currently in the pool, in use or idle.
+    pub fn connections(&self) -> usize {
+        self.pool.status().size
     }
 
     /// `SELECT 1`, for the health check.
