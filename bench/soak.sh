@@ -10,8 +10,9 @@
 # and its backends). After it: every fault in results.json was reverted with
 # no revert error, no exec marker file is left, and no process that ever ran
 # below the runner is still alive. Targets: memory and fds flat (growth
-# < 10% after the first 5 minutes, judged on the samples taken between
-# faults; all samples are shown too), no leaked processes, every fault
+# < 10% after the first 5 minutes: bench/soak_report.py compares the samples
+# taken just before each fault over the first and the last whole cycle of
+# fault kinds; all samples are shown too), no leaked processes, every fault
 # reverted.
 #
 # The result replaces the "## Soak" section of docs/benchmarks.md.
@@ -31,7 +32,7 @@ gameday=$work/gameday
 markers=$work/markers
 mkdir -p "$markers"
 scenario=$work/soak.yaml
-python3 - "$scenario" "$seconds" "$rate" "$period" "$markers" <<'PY'
+cycle=$(python3 - "$scenario" "$seconds" "$rate" "$period" "$markers" <<'PY'
 import sys
 path, seconds, rate, period, markers = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), sys.argv[5]
 faults = [
@@ -79,7 +80,9 @@ while at + period // 2 <= seconds:
     n += 1
 lines += ["expect:", "  run:", "    budget: within", "recovery: 20s", ""]
 open(path, "w").write("\n".join(lines))
+print(len(faults))
 PY
+)
 "$gameday" validate "$scenario" >/dev/null
 
 samples=$work/samples
@@ -129,83 +132,5 @@ left_markers=$(ls "$markers" | wc -l)
 results=$(ls "$work"/reports/*/results.json | head -1)
 cp "$results" bench/results/soak-results.json 2>/dev/null || true
 
-python3 - "$samples" "$results" "$work/summary.json" "$status" "$leaked" "$seen_count" "$left_markers" \
-    "$seconds" "$rate" "$period" <<'PY'
-import json, sys, datetime, subprocess, statistics
-samples_path, results_path, summary_path, status, leaked, seen, markers, seconds, rate, period = sys.argv[1:11]
-rows = [tuple(map(int, line.split())) for line in open(samples_path) if len(line.split()) == 5]
-rows = [r for r in rows if r[1] > 0]
-results = json.load(open(results_path))
-faults = results.get("faults", [])
-# A sample is "between faults" when no fault is applied and the last one was
-# reverted at least SETTLE s before (requests time out after 10 s): the
-# requests a fault held in flight, with their sockets and buffers, are gone,
-# so what is left is what a leak would leave.
-SETTLE = 20
-started = datetime.datetime.fromisoformat(results["started_at"].replace("Z", "+00:00")).timestamp()
-def quiet(row):
-    t = row[4] - started
-    return not any(f.get("applied_at_s") is not None
-                   and f["applied_at_s"] <= t < (f.get("reverted_at_s") or 1e18) + SETTLE
-                   for f in faults)
-reverted = sum(1 for f in faults if f.get("reverted_at_s") is not None and not f.get("revert_error"))
-observed = sum(1 for f in faults if (f.get("effect") or {}).get("observed"))
-verdict = results.get("verdict") or {}
-outcome = verdict.get("outcome", "?")
-budget = verdict.get("budget") or {}
-requests, spent = budget.get("requests", 0), budget.get("spent", 0.0)
-after5 = [r for r in rows if r[0] >= 300]
-between = [r for r in after5 if quiet(r)]
-def ends(col, picked, scale=1.0):
-    if not picked:
-        return float("nan"), float("nan")
-    return statistics.median(r[col] for r in picked[:6]) / scale, statistics.median(r[col] for r in picked[-6:]) / scale
-def growth(col, picked):
-    first, last = ends(col, picked)
-    return (last - first) / first * 100 if first else float("nan")
-def series(col, scale=1.0, fmt="{:.0f}"):
-    picked = [r for r in rows if r[0] % 300 < 10 or r is rows[-1]]
-    return ", ".join(f"{r[0] // 60} min: " + fmt.format(r[col] / scale) for r in picked)
-rss_growth, fd_growth = growth(1, between), growth(2, between)
-rss_growth_all, fd_growth_all = growth(1, after5), growth(2, after5)
-ok = lambda good: "met" if good else "**not met**"
-cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
-nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
-rss_all = [r[1] / 1024 for r in rows]
-fds_all = [r[2] for r in rows]
-procs_all = [r[3] for r in rows]
-section = f"""## Soak
-
-Measured {datetime.date.today()} on {nproc} cores ({cpu}) with `bench/soak.sh {seconds}`: one game day
-against the built-in lab, {rate} req/s Poisson (chat 80%, streaming 15%, history 5%) for {int(seconds) // 60} min,
-a fault every {period} s for {int(period) // 2} s ({len(faults)} faults cycling through SIGKILL and SIGSTOP of Redis, PostgreSQL
-proxy down, latency and reset_peer toxics, LLM 503s, 429 storms, slow streams, and an `exec` fault).
-Sampled every 10 s: the runner's resident memory and open fds, and the processes below it.
-Run outcome `{outcome}` (exit {status}): {requests:,} requests judged, error rate {spent * 100:.3f}% (the soak's
-target is 99%: it measures the tool, not the platform); the whole results.json is kept in
-`bench/results/soak-results.json`.
-
-| | first 5 min (peak) | between faults after 5 min: first → last | growth between faults | all samples after 5 min: first → last | growth, all samples | peak | target (between faults) |
-| --- | --- | --- | --- | --- | --- | --- | --- |
-| resident memory (MiB) | {max((r[1] for r in rows if r[0] < 300), default=0) / 1024:.1f} | {ends(1, between, 1024)[0]:.1f} → {ends(1, between, 1024)[1]:.1f} | {rss_growth:+.1f}% | {ends(1, after5, 1024)[0]:.1f} → {ends(1, after5, 1024)[1]:.1f} | {rss_growth_all:+.1f}% | {max(rss_all, default=0):.1f} | < 10%: {ok(rss_growth < 10)} |
-| open fds | {max((r[2] for r in rows if r[0] < 300), default=0)} | {ends(2, between)[0]:.0f} → {ends(2, between)[1]:.0f} | {fd_growth:+.1f}% | {ends(2, after5)[0]:.0f} → {ends(2, after5)[1]:.0f} | {fd_growth_all:+.1f}% | {max(fds_all, default=0)} | < 10%: {ok(fd_growth < 10)} |
-| processes below the runner | {max((r[3] for r in rows if r[0] < 300), default=0)} | {ends(3, between)[0]:.0f} → {ends(3, between)[1]:.0f} | | {ends(3, after5)[0]:.0f} → {ends(3, after5)[1]:.0f} | | {max(procs_all, default=0)} | |
-
-"First → last": medians of the first and of the last six samples. The target is judged on the
-{len(between)} samples taken *between faults* (no fault applied, the last one reverted at least {SETTLE} s
-before): while a fault slows PostgreSQL or a stream, hundreds of requests are in flight inside the lab,
-each holding sockets and buffers, so a sample taken during one measures the fault, not a leak. Both
-views are shown.
-
-- Faults reverted: {reverted} of {len(faults)} with no revert error ({ok(reverted == len(faults))}); effect observed for
-  {observed} of {len(faults)}; exec marker files left behind: {markers} ({ok(int(markers) == 0)}).
-- Leaked processes: {leaked} of {seen} distinct processes seen below the runner still alive after it
-  exited ({ok(int(leaked) == 0)}).
-- Resident memory every 5 min: {series(1, 1024, "{:.1f}")} MiB.
-- Open fds every 5 min: {series(2)}.
-"""
-sys.path.insert(0, "bench")
-from benchdoc import write_section
-write_section(section)
-print(section)
-PY
+bench/soak_report.py "$samples" "$results" "$status" "$leaked" "$seen_count" "$left_markers" \
+    "$seconds" "$rate" "$period" "$cycle"
