@@ -59,6 +59,10 @@ lines = [
     f"  duration: {seconds}s",
     "  mix: { chat: 80, chat_stream: 15, history: 5 }",
     "  conversations: 2000",
+    # A soak needs a stationary workload: without this, every conversation
+    # grows for the whole hour, and so does each history read (1.4 ms at the
+    # start, 12 ms after an hour), which grows what a fault piles up in flight.
+    "  turns_per_conversation: 50",
     "  timeout: 10s",
     "timeline:",
 ]
