@@ -135,6 +135,7 @@ seen_count=$(sort -u "$seen" | wc -l)
 left_markers=$(ls "$markers" | wc -l)
 results=$(ls "$work"/reports/*/results.json | head -1)
 cp "$results" bench/results/soak-results.json 2>/dev/null || true
+cp "$samples" bench/results/soak-samples.txt
 
 bench/soak_report.py "$samples" "$results" "$status" "$leaked" "$seen_count" "$left_markers" \
     "$seconds" "$rate" "$period" "$cycle"

@@ -113,7 +113,8 @@ PostgreSQL proxy down, latency and reset_peer toxics, LLM 503s, 429 storms, slow
 Sampled every 10 s: the runner's resident memory and open fds, and the processes below it.
 Run outcome `{outcome}` (exit {status}): {requests:,} requests judged, error rate {spent * 100:.3f}% (the soak's
 target is 99%: it measures the tool, not the platform); the whole results.json is kept in
-`bench/results/soak-results.json`.
+`bench/results/soak-results.json` and the samples in `bench/results/soak-samples.txt` (rerun this
+analysis with `bench/soak_report.py`, arguments in its header).
 
 | | first 5 min (peak) | before each fault, median over a cycle: first → last | growth | all samples after 5 min: first → last minute | growth | peak | target |
 | --- | --- | --- | --- | --- | --- | --- | --- |
