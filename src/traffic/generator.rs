@@ -21,7 +21,7 @@ use super::recorder::{Recorder, second_of};
 use super::request::Sender;
 use super::schedule::{Arrival, Schedule};
 use super::spec::{Endpoints, TrafficSpec};
-use super::{LATE_AFTER, TrafficError};
+use super::{TrafficError, is_late};
 use crate::results::{PhaseWindow, TrafficRecord};
 
 /// Arrivals sent back to back (the generator is behind) between two looks
@@ -161,7 +161,7 @@ impl Generator {
         }
         shared.in_flight.fetch_add(1, Ordering::AcqRel);
         shared.sent.fetch_add(1, Ordering::Relaxed);
-        if now_offset > arrival.offset + LATE_AFTER {
+        if is_late(arrival.offset, now_offset) {
             shared.late.fetch_add(1, Ordering::Relaxed);
         }
         {

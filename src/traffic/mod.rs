@@ -54,6 +54,12 @@ pub use spec::{Arrivals, Endpoints, Mix, TrafficSpec};
 /// still counts from the intended start).
 pub const LATE_AFTER: Duration = Duration::from_millis(10);
 
+/// Whether a request intended at `intended` and sent at `sent` (offsets
+/// from the run start) was late.
+pub fn is_late(intended: Duration, sent: Duration) -> bool {
+    sent > intended + LATE_AFTER
+}
+
 /// Why a generator could not be set up. Messages never contain header values.
 #[derive(Debug, thiserror::Error)]
 pub enum TrafficError {

@@ -10,7 +10,6 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
-use super::LATE_AFTER;
 use super::histogram::{self, LatencyHistogram};
 use super::live::LiveWindow;
 use super::outcome::Completion;
@@ -167,14 +166,14 @@ impl Recorder {
     }
 
     /// A request intended at `intended` was sent at `now` (late when more
-    /// than [`LATE_AFTER`] after it).
+    /// than [`super::LATE_AFTER`] after it).
     pub fn sent(&mut self, intended: Duration, mask: PhaseMask, now: Duration) {
         self.advance(intended);
         if let Some(second) = self.second(second_of(intended)) {
             second.sent += 1;
             second.pending += 1;
         }
-        let late = u64::from(now > intended + LATE_AFTER);
+        let late = u64::from(super::is_late(intended, now));
         for index in mask.indices() {
             if let Some(PhaseSlot::Open(phase)) = self.phase_stats.get_mut(index) {
                 phase.sent += 1;

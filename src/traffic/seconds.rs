@@ -64,16 +64,6 @@ impl ClosedSeconds {
             .map_or(0, |last| last.t.saturating_add(1))
     }
 
-    /// How many seconds are stored.
-    pub fn len(&self) -> usize {
-        self.seconds.len()
-    }
-
-    /// Whether no second is stored.
-    pub fn is_empty(&self) -> bool {
-        self.seconds.is_empty()
-    }
-
     /// Appends a second (after every stored one).
     pub fn push(&mut self, bucket: &SecondBucket) {
         let providers_start = narrow(self.provider_counts.len() as u64);
@@ -213,7 +203,7 @@ mod tests {
         assert_eq!(closed.since(3), input[3..].to_vec());
         assert!(closed.since(6).is_empty());
         assert_eq!(closed.next_t(), 6);
-        assert_eq!(closed.len(), 4);
+        assert_eq!(closed.seconds.len(), 4);
         assert_eq!(closed.provider_names.len(), 3, "names are interned");
     }
 

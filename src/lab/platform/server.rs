@@ -200,11 +200,6 @@ impl Platform {
         self.memory.len()
     }
 
-    /// PostgreSQL connections in the request pool, in use or idle.
-    pub fn database_connections(&self) -> usize {
-        self.database.connections()
-    }
-
     /// After each health interval: closes the PostgreSQL connections idle
     /// for longer than `timeouts.database_idle`, and replays the memory
     /// history into PostgreSQL if conversation history is available again.
