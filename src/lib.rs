@@ -20,7 +20,8 @@
 //!   LLM provider simulators, the reference platform, the fault proxy.
 //! - [`smoke`]: a fixed end-to-end game day with no scenario file.
 //! - [`cli_validate`]: the `validate` and `schema` subcommands.
-//! - Utilities: [`clock`], [`shutdown`], [`rng`], [`duration`], [`timestamp`].
+//! - Utilities: [`clock`], [`shutdown`], [`rng`], [`duration`], [`timestamp`],
+//!   [`fd_limit`].
 
 pub mod faults;
 pub mod observe;
@@ -39,6 +40,7 @@ pub mod smoke;
 
 pub mod clock;
 pub mod duration;
+pub mod fd_limit;
 pub mod rng;
 pub mod shutdown;
 pub mod timestamp;

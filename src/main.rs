@@ -69,6 +69,8 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
+    // Servers and the traffic generator hold a descriptor per connection.
+    gameday::fd_limit::raise_soft_to_hard();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {

@@ -115,6 +115,7 @@ impl Lab {
         let proxy = if options.proxied {
             let proxy = RunningProxy::start(ServerConfig {
                 seed: Some(options.seed),
+                max_connections: None,
             })
             .await
             .map_err(|e| LabError::Proxy(e.to_string()))?;

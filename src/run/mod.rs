@@ -320,10 +320,9 @@ async fn drive(
         }
         // Halt conditions, checked every second.
         let mut halt_watch = crate::verdict::RuleWatch::new(scenario.halt.clone());
-        let watch_halts = !scenario.halt.is_empty();
         let halt_live = live.clone();
         let halted = async move {
-            if !watch_halts {
+            if halt_watch.is_empty() {
                 return std::future::pending().await;
             }
             let mut ticker = tokio::time::interval(Duration::from_secs(1));

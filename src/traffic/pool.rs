@@ -8,9 +8,6 @@ use std::time::Duration;
 
 use super::spec::TrafficSpec;
 
-/// Descriptors kept free for everything else (listeners, logs, services).
-const RESERVED_DESCRIPTORS: u64 = 128;
-
 /// Requests in flight at `rate` with `latency`, with room for bursts
 /// (three standard deviations of a Poisson count).
 pub fn expected_in_flight(rate: f64, latency: Duration) -> f64 {
@@ -21,7 +18,7 @@ pub fn expected_in_flight(rate: f64, latency: Duration) -> f64 {
 /// A warning when `spec` cannot carry its rate at `expected_latency`, or
 /// `None` when it can.
 pub fn pool_warning(spec: &TrafficSpec, expected_latency: Duration) -> Option<String> {
-    pool_warning_with_limit(spec, expected_latency, open_file_limit())
+    pool_warning_with_limit(spec, expected_latency, crate::fd_limit::soft_limit())
 }
 
 fn pool_warning_with_limit(
@@ -48,27 +45,17 @@ fn pool_warning_with_limit(
         ));
     }
     if let Some(limit) = descriptor_limit {
-        let usable = limit.saturating_sub(RESERVED_DESCRIPTORS);
+        let usable = limit.saturating_sub(crate::fd_limit::RESERVED);
         let connections = needed.min(spec.max_in_flight as f64);
         if connections > usable as f64 {
             problems.push(format!(
                 "about {connections:.0} connections are needed but the open-file limit is \
-                 {limit} (raise it with `ulimit -n`)"
+                 {limit}, already raised to the hard limit (raise the hard limit: `ulimit -Hn` \
+                 as root, or LimitNOFILE= for a systemd unit)"
             ));
         }
     }
     (!problems.is_empty()).then(|| problems.join("; "))
-}
-
-/// The soft limit on open files, when the platform reports one.
-fn open_file_limit() -> Option<u64> {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit only writes the struct it is given.
-    let result = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
-    (result == 0 && limit.rlim_cur != libc::RLIM_INFINITY).then_some(limit.rlim_cur)
 }
 
 #[cfg(test)]

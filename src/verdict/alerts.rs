@@ -108,6 +108,11 @@ impl RuleWatch {
         }
     }
 
+    /// Whether there is no rule to watch (nothing can ever hold).
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
     /// The second the next bucket should be (0 before any).
     pub fn next_t(&self) -> u32 {
         self.recent

@@ -28,8 +28,9 @@ const READY_WITHIN: Duration = Duration::from_secs(180);
 #[derive(Debug, Clone, Copy)]
 pub enum Check {
     /// Every connection writes one byte and reads it back (through a proxy
-    /// to an echo server).
-    Echo,
+    /// to an echo server) or finds the connection closed; the report is
+    /// `<echoed> <closed>`.
+    EchoOrClosed,
     /// Every `n`th connection sends `GET /capabilities` and expects
     /// `HTTP/1.1 200`.
     Http(usize),
@@ -39,8 +40,9 @@ pub enum Check {
 pub struct Crowd {
     child: Child,
     stdin: Option<ChildStdin>,
-    /// What the child reported when ready: the connection count, or the
-    /// echo server's address.
+    /// What the child reported when ready: the connection count (for
+    /// [`Check::EchoOrClosed`], echoed and closed counts), or the echo
+    /// server's address.
     pub detail: String,
 }
 
@@ -49,7 +51,7 @@ impl Crowd {
     /// them as `check` says, and holds them until [`Crowd::release`].
     pub async fn connect(target: SocketAddr, count: usize, check: Check) -> Self {
         let check = match check {
-            Check::Echo => "echo".to_owned(),
+            Check::EchoOrClosed => "echo-or-closed".to_owned(),
             Check::Http(every) => format!("http:{every}"),
         };
         Self::start(&format!("connect {target} {count} {check}")).await
@@ -133,7 +135,7 @@ fn crowd_helper() {
     let Ok(task) = std::env::var(HELPER_ENV) else {
         return;
     };
-    crate::hostile::raise_fd_limit();
+    gameday::fd_limit::raise_soft_to_hard();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -175,11 +177,18 @@ async fn helper(task: &str) -> Result<(), String> {
                 clients.push(stream);
             }
             eprintln!("connected {count}");
+            let mut closed = 0;
             for (index, client) in clients.iter_mut().enumerate() {
-                check_one(client, index, check).await?;
+                if !check_one(client, index, check).await? {
+                    closed += 1;
+                }
             }
             eprintln!("checked {count}");
-            announce(&clients.len().to_string());
+            if *check == "echo-or-closed" {
+                announce(&format!("{} {closed}", count - closed));
+            } else {
+                announce(&clients.len().to_string());
+            }
             wait_for_stdin_to_close().await;
             drop(clients);
             Ok(())
@@ -188,46 +197,61 @@ async fn helper(task: &str) -> Result<(), String> {
     }
 }
 
-async fn check_one(client: &mut TcpStream, index: usize, check: &str) -> Result<(), String> {
-    if check == "echo" {
-        return expect_answer(client, index, b"x", b"x").await;
+/// Checks connection `index`: `Ok(true)` when it answered as expected,
+/// `Ok(false)` when the server closed it and `check` allows that.
+async fn check_one(client: &mut TcpStream, index: usize, check: &str) -> Result<bool, String> {
+    if check == "echo-or-closed" {
+        return expect_answer(client, index, b"x", b"x", true).await;
     }
     let every: usize = check
         .strip_prefix("http:")
         .and_then(|n| n.parse().ok())
         .ok_or_else(|| format!("unknown check {check:?}"))?;
     if !index.is_multiple_of(every.max(1)) {
-        return Ok(());
+        return Ok(true);
     }
     let request = b"GET /capabilities HTTP/1.1\r\nHost: x\r\n\r\n";
-    expect_answer(client, index, request, b"HTTP/1.1 200").await
+    expect_answer(client, index, request, b"HTTP/1.1 200", false).await
 }
 
 /// Writes `request` on connection `index` and expects the answer to start
-/// with `expected` within 10 s.
+/// with `expected` within 10 s; a connection the server closed instead is
+/// `Ok(false)` when `closed_is_ok`, else an error.
 async fn expect_answer(
     client: &mut TcpStream,
     index: usize,
     request: &[u8],
     expected: &[u8],
-) -> Result<(), String> {
-    client
-        .write_all(request)
-        .await
-        .map_err(|e| format!("connection {index}: write: {e}"))?;
+    closed_is_ok: bool,
+) -> Result<bool, String> {
     let mut answer = vec![0u8; expected.len()];
-    tokio::time::timeout(Duration::from_secs(10), client.read_exact(&mut answer))
-        .await
-        .map_err(|_| format!("connection {index}: no answer within 10 s"))?
-        .map_err(|e| format!("connection {index}: read: {e}"))?;
+    let exchange = async {
+        client.write_all(request).await?;
+        client.read_exact(&mut answer).await
+    };
+    match tokio::time::timeout(Duration::from_secs(10), exchange).await {
+        Err(_) => return Err(format!("connection {index}: no answer within 10 s")),
+        Ok(Err(error)) if closed_is_ok && is_closed(&error) => return Ok(false),
+        Ok(Err(error)) => return Err(format!("connection {index}: {error}")),
+        Ok(Ok(_)) => {}
+    }
     if answer == expected {
-        Ok(())
+        Ok(true)
     } else {
         Err(format!(
             "connection {index}: answered {:?}",
             String::from_utf8_lossy(&answer)
         ))
     }
+}
+
+/// Whether `error` says the peer closed the connection.
+fn is_closed(error: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset, UnexpectedEof};
+    matches!(
+        error.kind(),
+        UnexpectedEof | ConnectionReset | BrokenPipe | ConnectionAborted
+    )
 }
 
 fn announce(detail: &str) {

@@ -7,12 +7,13 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use gameday::faults::toxiproxy::{Client, NewProxy};
 use gameday::lab::llm_sim::{RunningSim, SimConfig};
 use gameday::lab::platform::api::PROVIDER_HEADER;
 use gameday::lab::platform::config::PlatformConfig;
 use gameday::lab::platform::llm::{ApiKind, FailoverSettings, ProviderConfig};
 use gameday::lab::platform::server::RunningPlatform;
-use gameday::lab::proxy::{RunningProxy, ServerConfig};
+use gameday::lab::proxy::{RunningProxy, ServerConfig, connection_ceiling};
 use gameday::lab::serve::{HEADER_READ_TIMEOUT, REQUEST_BODY_DEADLINE};
 use tokio::io::AsyncRead;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -22,7 +23,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::crowd::{Check, Crowd};
-use crate::proxy::{create_proxy, echo_round_trip, echo_server};
+use crate::proxy::{create_proxy, echo_round_trip, echo_server, start_proxy_process};
 use crate::util::loopback_listener;
 
 /// Tests opening thousands of sockets take it exclusively; the slowloris
@@ -37,28 +38,12 @@ fn close_bound(timeout: Duration) -> Duration {
     timeout + Duration::from_secs(30)
 }
 
-/// Raises the soft descriptor limit to the hard one; returns the limit.
-pub fn raise_fd_limit() -> u64 {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: plain libc calls on a valid, owned struct.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
-            return 1024;
-        }
-        limit.rlim_cur = limit.rlim_max;
-        if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
-            return 1024;
-        }
-    }
-    limit.rlim_max
-}
+/// This process.
+const SELF: &str = "self";
 
-/// Descriptors this process holds.
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").map_or(0, Iterator::count)
+/// Descriptors process `pid` holds (a number, or [`SELF`]).
+fn open_fds(pid: &str) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, Iterator::count)
 }
 
 fn http() -> reqwest::Client {
@@ -82,9 +67,16 @@ async fn prompt_get(url: &str) {
 }
 
 async fn start_proxy() -> RunningProxy {
-    RunningProxy::start(ServerConfig { seed: Some(7) })
-        .await
-        .expect("start the proxy")
+    start_proxy_with(None).await
+}
+
+async fn start_proxy_with(max_connections: Option<usize>) -> RunningProxy {
+    RunningProxy::start(ServerConfig {
+        seed: Some(7),
+        max_connections,
+    })
+    .await
+    .expect("start the proxy")
 }
 
 async fn start_sim(name: &str) -> RunningSim {
@@ -237,7 +229,7 @@ const TRICKLE: usize = 20;
 #[tokio::test]
 async fn slowloris_does_not_starve_the_proxy_api_and_is_closed() {
     let _shared = FDS.read().await;
-    raise_fd_limit();
+    gameday::fd_limit::raise_soft_to_hard();
     let proxy = start_proxy().await;
     let attack = Slowloris::open(proxy.api_addr(), SLOWLORIS, TRICKLE).await;
     prompt_get(&format!("{}/version", proxy.api_url())).await;
@@ -252,7 +244,7 @@ async fn slowloris_does_not_starve_the_proxy_api_and_is_closed() {
 #[tokio::test]
 async fn slowloris_does_not_starve_the_simulator_and_is_closed() {
     let _shared = FDS.read().await;
-    raise_fd_limit();
+    gameday::fd_limit::raise_soft_to_hard();
     let sim = start_sim("sim").await;
     let attack = Slowloris::open(sim.addr, SLOWLORIS, TRICKLE).await;
     prompt_get(&format!("{}/health", sim.url())).await;
@@ -275,7 +267,7 @@ async fn slowloris_does_not_starve_the_simulator_and_is_closed() {
 #[tokio::test]
 async fn slowloris_does_not_starve_the_platform_and_is_closed() {
     let _shared = FDS.read().await;
-    raise_fd_limit();
+    gameday::fd_limit::raise_soft_to_hard();
     let sim = start_sim("primary").await;
     let platform = start_platform(
         vec![provider("primary", sim.url())],
@@ -303,11 +295,11 @@ async fn slowloris_does_not_starve_the_platform_and_is_closed() {
 
 // ------------------------------------------------------ many connections
 
-/// Waits (up to 60 s) until this process holds at most `limit` descriptors.
-async fn fds_settle_to(limit: usize) -> usize {
+/// Waits (up to 60 s) until process `pid` holds at most `limit` descriptors.
+async fn fds_settle_to(pid: &str, limit: usize) -> usize {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let now = open_fds();
+        let now = open_fds(pid);
         if now <= limit || Instant::now() > deadline {
             return now;
         }
@@ -320,7 +312,7 @@ async fn fds_settle_to(limit: usize) -> usize {
 /// The clients live in a helper process ([`Crowd`]), so only the server's
 /// side counts here.
 fn connections_that_fit(per_connection: u64) -> Option<usize> {
-    let limit = raise_fd_limit();
+    let limit = gameday::fd_limit::raise_soft_to_hard().unwrap_or(u64::MAX);
     // Headroom for everything else the test binary runs alongside.
     let fit = limit.saturating_sub(3_000) / per_connection;
     let count = usize::try_from(fit.min(10_000)).unwrap_or(10_000);
@@ -334,43 +326,111 @@ fn connections_that_fit(per_connection: u64) -> Option<usize> {
 }
 
 #[tokio::test]
-async fn thousands_of_connections_through_one_proxy_are_served_and_released() {
-    let _exclusive = FDS.write().await;
-    // The proxy's accepted side and its upstream side: a proxied connection
-    // costs the proxy two descriptors, so 10,000 need a hard limit above
-    // 20,000 plus what else runs (ours is exactly 20,000: 8,500 here).
-    let Some(count) = connections_that_fit(2) else {
-        eprintln!("SKIPPED: the descriptor hard limit is too low for this test");
-        return;
-    };
-    let proxy = start_proxy().await;
-    let echo = Crowd::echo_server().await;
-    let listen = create_proxy(&proxy, "many", echo.addr()).await;
-    let before = open_fds();
-    // Every client makes an echo round trip through the proxy.
-    let crowd = Crowd::connect(listen, count, Check::Echo).await;
-    assert_eq!(crowd.detail, count.to_string());
-    assert_eq!(proxy.server().open_connections(), count);
-    // Absolute, not relative to `before`: tests alongside open and close sockets.
-    assert!(open_fds() >= count * 2, "the connections are real");
-    // The API and a fresh connection answer while they are all open.
+async fn at_its_connection_ceiling_the_proxy_closes_newcomers_and_keeps_serving() {
+    let proxy = start_proxy_with(Some(2)).await;
+    let (upstream, _echo) = echo_server().await;
+    let listen = create_proxy(&proxy, "few", upstream).await;
+    let mut first = TcpStream::connect(listen).await.expect("connect");
+    assert_eq!(echo_round_trip(&mut first, b"1").await, b"1");
+    let mut second = TcpStream::connect(listen).await.expect("connect");
+    assert_eq!(echo_round_trip(&mut second, b"2").await, b"2");
+    // The third is accepted by the kernel and closed by the proxy at once.
+    let mut third = TcpStream::connect(listen).await.expect("connect");
+    let _ = third.write_all(b"3").await;
+    assert_eq!(read_ending(&mut third, PROMPT).await, Ending::Closed);
+    assert_eq!(proxy.server().refused_connections(), 1);
+    assert_eq!(proxy.server().open_connections(), 2);
     prompt_get(&format!("{}/version", proxy.api_url())).await;
-    crowd.release().await;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while proxy.server().open_connections() > 0 && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    // Once one ends, a newcomer is served again.
+    drop(first);
+    let deadline = Instant::now() + PROMPT;
+    while proxy.server().open_connections() > 1 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert_eq!(proxy.server().open_connections(), 0);
-    let after = fds_settle_to(before + 500).await;
+    let mut fourth = TcpStream::connect(listen).await.expect("connect");
+    assert_eq!(echo_round_trip(&mut fourth, b"4").await, b"4");
+    assert_eq!(proxy.server().refused_connections(), 1);
+    drop((second, fourth));
+    proxy.stop().await.expect("stop");
+}
+
+/// A `gameday proxy` process with its API on a free loopback port.
+struct ProxyProcess {
+    child: tokio::process::Child,
+    client: Client,
+}
+
+impl ProxyProcess {
+    async fn start() -> Self {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_gameday"));
+        command.arg("proxy");
+        let (child, client) = start_proxy_process(command).await;
+        Self { child, client }
+    }
+
+    /// The process id, for [`open_fds`].
+    fn pid(&self) -> String {
+        self.child.id().expect("running").to_string()
+    }
+}
+
+#[tokio::test]
+async fn ten_thousand_connections_at_a_proxy_process_are_served_or_closed_and_its_api_answers() {
+    let _exclusive = FDS.write().await;
+    // The proxy runs as its own process (with the whole descriptor limit,
+    // raised to the hard one as `gameday` does at start); the clients and
+    // the echo upstream live in helper processes.
+    const CLIENTS: usize = 10_000;
+    let limit = gameday::fd_limit::raise_soft_to_hard();
+    let ceiling = connection_ceiling(limit);
+    let proxy = ProxyProcess::start().await;
+    let echo = Crowd::echo_server().await;
+    let created = proxy
+        .client
+        .create_proxy(&NewProxy {
+            name: "many".into(),
+            listen: "127.0.0.1:0".into(),
+            upstream: echo.addr().to_string(),
+            enabled: true,
+        })
+        .await
+        .expect("create the proxy");
+    let listen: SocketAddr = created.listen.parse().expect("listen address");
+    let pid = proxy.pid();
+    let before = open_fds(&pid);
+    // Every client writes a byte: it comes back (relayed) or the connection
+    // is closed (above the ceiling); a client left hanging fails the helper.
+    let crowd = Crowd::connect(listen, CLIENTS, Check::EchoOrClosed).await;
+    let (served, closed) = crowd
+        .detail
+        .split_once(' ')
+        .and_then(|(served, closed)| {
+            Some((served.parse::<usize>().ok()?, closed.parse::<usize>().ok()?))
+        })
+        .unwrap_or_else(|| panic!("unexpected helper report {:?}", crowd.detail));
+    eprintln!("descriptor limit {limit:?}: ceiling {ceiling}, {served} relayed, {closed} closed");
+    assert_eq!(served + closed, CLIENTS);
+    assert_eq!(served, CLIENTS.min(ceiling));
     assert!(
-        after <= before + 500,
+        open_fds(&pid) >= before + 2 * served,
+        "the connections are real"
+    );
+    // The API answers while they are all open, and takes changes.
+    let started = Instant::now();
+    // (The client gives up after 2 s.)
+    let proxies = proxy.client.proxies().await.expect("the API answers");
+    assert!(proxies["many"].enabled);
+    assert!(started.elapsed() < PROMPT, "{:?}", started.elapsed());
+    crowd.release().await;
+    let after = fds_settle_to(&pid, before + 50).await;
+    assert!(
+        after <= before + 50,
         "{before} descriptors before, {after} after"
     );
-    // Still serving afterwards.
+    // Still relaying afterwards.
     let mut fresh = TcpStream::connect(listen).await.expect("connect");
     assert_eq!(echo_round_trip(&mut fresh, b"again").await, b"again");
     drop(fresh);
-    proxy.stop().await.expect("stop");
     echo.release().await;
 }
 
@@ -388,15 +448,15 @@ async fn ten_thousand_connections_to_the_platform_are_served_and_released() {
         Duration::from_secs(10),
     )
     .await;
-    let before = open_fds();
+    let before = open_fds(SELF);
     // Every 10th connection makes a real request and reads the answer.
     let crowd = Crowd::connect(platform.addr(), count, Check::Http(10)).await;
     assert_eq!(crowd.detail, count.to_string());
-    assert!(open_fds() >= count, "the connections are real");
+    assert!(open_fds(SELF) >= count, "the connections are real");
     // Others are still served promptly while they are all open.
     prompt_get(&format!("{}/capabilities", platform.url())).await;
     crowd.release().await;
-    let after = fds_settle_to(before + 500).await;
+    let after = fds_settle_to(SELF, before + 500).await;
     assert!(
         after <= before + 500,
         "{before} descriptors before, {after} after"

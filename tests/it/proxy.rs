@@ -20,9 +20,42 @@ use crate::util::loopback_listener;
 
 /// A proxy server on a free port, seeded for reproducibility.
 pub async fn start_proxy() -> RunningProxy {
-    RunningProxy::start(ServerConfig { seed: Some(42) })
-        .await
-        .expect("start the proxy server")
+    RunningProxy::start(ServerConfig {
+        seed: Some(42),
+        max_connections: None,
+    })
+    .await
+    .expect("start the proxy server")
+}
+
+/// Starts `command` (a `gameday proxy` to be given `--listen`) on a free
+/// loopback port and waits until its API answers.
+pub async fn start_proxy_process(
+    mut command: tokio::process::Command,
+) -> (tokio::process::Child, gameday::faults::toxiproxy::Client) {
+    let port = {
+        let (listener, address) = crate::util::loopback_listener().await;
+        drop(listener);
+        address.port()
+    };
+    let child = command
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let client = gameday::faults::toxiproxy::Client::new(&format!("http://127.0.0.1:{port}"))
+        .unwrap()
+        .with_timeout(Duration::from_secs(2));
+    for _ in 0..200 {
+        if client.version().await.is_ok() {
+            return (child, client);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the API did not come up within 10 s");
 }
 
 /// An upstream that echoes every byte back, until the test ends.

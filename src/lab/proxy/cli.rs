@@ -28,6 +28,12 @@ pub struct Args {
     /// Seed for toxicity rolls, jitter and slicing (reproducible runs).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Most connections relayed at once, across all proxies; more are
+    /// accepted and closed at once. Default: what the open-file limit holds
+    /// (two descriptors per connection, 128 kept for the API and logs),
+    /// after raising the soft limit to the hard one.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: Option<u32>,
 }
 
 /// Runs the subcommand until Ctrl-C or SIGTERM.
@@ -49,7 +55,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             args.listen
         );
     }
-    let server = ProxyServer::new(ServerConfig { seed: args.seed });
+    let server = ProxyServer::new(ServerConfig {
+        seed: args.seed,
+        max_connections: args.max_connections.map(|n| n as usize),
+    });
     if let Some(path) = &args.config {
         let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         let specs = request::populate(&text)
@@ -63,7 +72,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("binding the proxy API on {}", args.listen))?;
-    tracing::info!(listen = %args.listen, "proxy API listening");
+    tracing::info!(
+        listen = %args.listen,
+        max_connections = server.max_connections(),
+        "proxy API listening"
+    );
     let (_trigger, shutdown) = Shutdown::on_signals();
     serve(listener, server, shutdown.wait()).await?;
     Ok(())

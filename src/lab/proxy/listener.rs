@@ -5,8 +5,12 @@
 //! listening socket and every connection, and waits until all their tasks
 //! have ended, so a re-enable can bind the same port at once and nothing
 //! leaks.
+//!
+//! At the server's connection ceiling a new client is accepted and closed at
+//! once (it reads end-of-stream), rather than left in the kernel's backlog
+//! or allowed to take the last descriptors the API needs.
 
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -25,6 +29,10 @@ pub(crate) struct Shared {
     pub rng: Arc<Mutex<Rng>>,
     /// Live connections across all proxies.
     pub connections: Arc<AtomicUsize>,
+    /// The most live connections across all proxies.
+    pub max_connections: usize,
+    /// Clients closed on arrival at the ceiling.
+    pub refused: Arc<AtomicU64>,
 }
 
 /// The handle of a running accept loop.
@@ -66,6 +74,10 @@ async fn accept_loop(
             _ = &mut stopped => break,
             accepted = listener.accept() => match accepted {
                 Ok((client, _)) => {
+                    if shared.connections.load(Ordering::SeqCst) >= shared.max_connections {
+                        refuse(client, &shared);
+                        continue;
+                    }
                     let seed = shared.rng.lock().unwrap_or_else(|p| p.into_inner()).next_u64();
                     let guard = ConnectionGuard::enter(&shared.connections);
                     connections.spawn(connection::run(
@@ -87,4 +99,20 @@ async fn accept_loop(
     }
     drop(listener);
     connections.shutdown().await;
+}
+
+/// Closes a client that arrived at the ceiling; warns on the first of each
+/// thousand so a flood is visible without flooding the log.
+fn refuse(client: tokio::net::TcpStream, shared: &Shared) {
+    // Counted before the close, so a client that saw the close sees the count.
+    let refused = shared.refused.fetch_add(1, Ordering::SeqCst);
+    drop(client);
+    if refused.is_multiple_of(1000) {
+        tracing::warn!(
+            max_connections = shared.max_connections,
+            refused = refused + 1,
+            "connection ceiling reached: closing new clients until connections end \
+             (the ceiling follows the open-file limit; see `gameday proxy --help`)"
+        );
+    }
 }

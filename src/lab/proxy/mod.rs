@@ -42,7 +42,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use error::ApiError;
-pub use registry::{ProxyServer, ServerConfig};
+pub use registry::{ProxyServer, ServerConfig, connection_ceiling};
 
 use crate::faults::toxiproxy::{Client, ClientError};
 use crate::shutdown::{self, ShutdownTrigger};

@@ -161,6 +161,21 @@ impl ProxyEntry {
 pub struct ServerConfig {
     /// Seeds toxicity rolls, jitter and slicing; `None` draws a seed.
     pub seed: Option<u64>,
+    /// Most connections relayed at once, across all proxies; `None` derives
+    /// it from the open-file limit ([`connection_ceiling`]).
+    pub max_connections: Option<usize>,
+}
+
+/// The most connections a proxy server relays at once when the open-file
+/// soft limit is `limit`: each costs two descriptors (the client's and the
+/// upstream's), and [`crate::fd_limit::RESERVED`] stay free so the API can
+/// always accept (to remove the toxic that is piling connections up).
+/// Unlimited (`None`) gives no ceiling.
+pub fn connection_ceiling(limit: Option<u64>) -> usize {
+    limit.map_or(usize::MAX, |limit| {
+        let pairs = limit.saturating_sub(crate::fd_limit::RESERVED) / 2;
+        usize::try_from(pairs).unwrap_or(usize::MAX).max(1)
+    })
 }
 
 struct Inner {
@@ -180,6 +195,7 @@ impl std::fmt::Debug for ProxyServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ProxyServer")
             .field("open_connections", &self.open_connections())
+            .field("max_connections", &self.max_connections())
             .finish_non_exhaustive()
     }
 }
@@ -188,12 +204,17 @@ impl ProxyServer {
     /// An empty server.
     pub fn new(config: ServerConfig) -> Self {
         let rng = config.seed.map_or_else(Rng::from_entropy, Rng::new);
+        let max_connections = config
+            .max_connections
+            .unwrap_or_else(|| connection_ceiling(crate::fd_limit::soft_limit()));
         Self {
             inner: Arc::new(Inner {
                 proxies: tokio::sync::Mutex::new(BTreeMap::new()),
                 shared: Shared {
                     rng: Arc::new(Mutex::new(rng)),
                     connections: Arc::new(AtomicUsize::new(0)),
+                    max_connections,
+                    refused: Arc::new(AtomicU64::new(0)),
                 },
                 revisions: AtomicU64::new(1),
             }),
@@ -203,6 +224,16 @@ impl ProxyServer {
     /// Connections currently relayed, across all proxies.
     pub fn open_connections(&self) -> usize {
         self.inner.shared.connections.load(Ordering::SeqCst)
+    }
+
+    /// The most connections relayed at once (see [`ServerConfig`]).
+    pub fn max_connections(&self) -> usize {
+        self.inner.shared.max_connections
+    }
+
+    /// Connections closed on arrival because the ceiling was reached.
+    pub fn refused_connections(&self) -> u64 {
+        self.inner.shared.refused.load(Ordering::SeqCst)
     }
 
     fn next_revision(&self) -> u64 {
@@ -443,5 +474,19 @@ impl ProxyServer {
         for entry in proxies.values_mut() {
             entry.stop().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::connection_ceiling;
+
+    #[test]
+    fn the_ceiling_leaves_the_reserve_and_counts_two_descriptors_per_connection() {
+        assert_eq!(connection_ceiling(Some(20_000)), (20_000 - 128) / 2);
+        assert_eq!(connection_ceiling(Some(1_024)), 448);
+        // A limit below the reserve still relays one connection.
+        assert_eq!(connection_ceiling(Some(100)), 1);
+        assert_eq!(connection_ceiling(None), usize::MAX);
     }
 }

@@ -1,9 +1,7 @@
-//! The `gameday proxy` command: loopback default, `--allow-remote`, `--config`.
+//! The `gameday proxy` command: loopback default, `--allow-remote`, `--config`,
+//! the raised open-file limit.
 
-use std::process::Stdio;
-use std::time::Duration;
-
-use gameday::faults::toxiproxy::Client;
+use super::start_proxy_process;
 
 #[tokio::test]
 async fn serves_the_api_with_proxies_from_a_config_file() {
@@ -14,41 +12,36 @@ async fn serves_the_api_with_proxies_from_a_config_file() {
         r#"[{"name":"redis","listen":"127.0.0.1:0","upstream":"127.0.0.1:6379"},{"name":"pg","listen":"127.0.0.1:0","upstream":"127.0.0.1:5432","enabled":false}]"#,
     )
     .unwrap();
-    let port = {
-        let (listener, address) = crate::util::loopback_listener().await;
-        drop(listener);
-        address.port()
-    };
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_gameday"))
-        .args([
-            "proxy",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--seed",
-            "7",
-            "--config",
-        ])
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let client = Client::new(&format!("http://127.0.0.1:{port}"))
-        .unwrap()
-        .with_timeout(Duration::from_secs(2));
-    let mut proxies = None;
-    for _ in 0..200 {
-        if let Ok(found) = client.proxies().await {
-            proxies = Some(found);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let proxies = proxies.expect("the API comes up within 10 s");
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_gameday"));
+    command
+        .args(["proxy", "--seed", "7", "--config"])
+        .arg(&config);
+    let (mut child, client) = start_proxy_process(command).await;
+    let proxies = client.proxies().await.unwrap();
     assert_eq!(proxies.len(), 2);
     assert!(proxies["redis"].enabled);
     assert!(!proxies["pg"].enabled);
+    child.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn raises_its_open_file_soft_limit_to_the_hard_limit() {
+    // Started with a soft limit of 256 (the hard limit is inherited).
+    let mut command = tokio::process::Command::new("sh");
+    command
+        .args(["-c", r#"ulimit -Sn 256 && exec "$0" "$@""#])
+        .arg(env!("CARGO_BIN_EXE_gameday"))
+        .arg("proxy");
+    let (mut child, _client) = start_proxy_process(command).await;
+    let pid = child.id().unwrap();
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))
+        .unwrap_or_else(|| panic!("no open-file limit in {limits}"));
+    // "Max open files  <soft>  <hard>  files"
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(fields[3], fields[4], "{line}");
     child.kill().await.unwrap();
 }
 
