@@ -59,7 +59,9 @@ def main():
         first, last = cycle_median(first_cycle, col), cycle_median(last_cycle, col)
         return (last - first) / first * 100 if first else float("nan")
 
-    after5 = [r for r in rows if r[0] >= 300]
+    # While the lab runs: the last samples, taken as the runner writes its
+    # report after stopping the lab (no process below it), are left out.
+    after5 = [r for r in rows if r[0] >= 300 and r[3] > 0]
 
     def ends(col, scale=1.0):
         if not after5:
@@ -73,7 +75,9 @@ def main():
 
     def series(col, scale=1.0, fmt="{:.0f}"):
         picked = [r for r in rows if r[0] % 300 < 10 or r is rows[-1]]
-        return ", ".join(f"{r[0] // 60} min: " + fmt.format(r[col] / scale) for r in picked)
+        def label(r):
+            return f"{r[0] // 60} min" if r[3] > 0 else f"lab stopped ({r[0]} s)"
+        return ", ".join(f"{label(r)}: " + fmt.format(r[col] / scale) for r in picked)
 
     def ok(good):
         return "met" if good else "**not met**"
