@@ -55,9 +55,11 @@ def main():
     def cycle_median(picked, col, scale=1.0):
         return statistics.median(r[col] for r in picked) / scale if enough else float("nan")
 
-    def cycle_growth(col):
-        first, last = cycle_median(first_cycle, col), cycle_median(last_cycle, col)
+    def growth(first, last):
         return (last - first) / first * 100 if first else float("nan")
+
+    def cycle_growth(col):
+        return growth(cycle_median(first_cycle, col), cycle_median(last_cycle, col))
 
     # While the lab runs: the last samples, taken as the runner writes its
     # report after stopping the lab (no process below it), are left out.
@@ -70,8 +72,7 @@ def main():
                 statistics.median(r[col] for r in after5[-6:]) / scale)
 
     def all_growth(col):
-        first, last = ends(col)
-        return (last - first) / first * 100 if first else float("nan")
+        return growth(*ends(col))
 
     def series(col, scale=1.0, fmt="{:.0f}"):
         picked = [r for r in rows if r[0] % 300 < 10 or r is rows[-1]]

@@ -34,7 +34,7 @@ pub async fn start_proxy_process(
     mut command: tokio::process::Command,
 ) -> (tokio::process::Child, gameday::faults::toxiproxy::Client) {
     let port = {
-        let (listener, address) = crate::util::loopback_listener().await;
+        let (listener, address) = loopback_listener().await;
         drop(listener);
         address.port()
     };
