@@ -36,10 +36,13 @@ const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(250);
 
 /// Serves `router` on `listener` until `shutdown` resolves, then stops
 /// accepting, lets each open connection finish its request in flight, and
-/// returns once all are closed. Accept errors never end the loop.
+/// returns once all are closed. Accept errors never end the loop. A client
+/// has `header_read_timeout` to send each request head (normally
+/// [`HEADER_READ_TIMEOUT`]).
 pub async fn serve_http(
     listener: TcpListener,
     router: Router,
+    header_read_timeout: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let router = router.layer(RequestBodyDeadlineLayer::new(REQUEST_BODY_DEADLINE));
@@ -47,7 +50,7 @@ pub async fn serve_http(
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .header_read_timeout(header_read_timeout)
         .keep_alive(true);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {

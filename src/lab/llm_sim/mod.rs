@@ -102,7 +102,8 @@ async fn serve_state(
         tracing::info!(sim = %state.name, %address, mode = %state.mode(), "llm-sim listening");
     }
     let app = server::router(state);
-    crate::lab::serve::serve_http(listener, app, async move {
+    let header_read_timeout = crate::lab::serve::HEADER_READ_TIMEOUT;
+    crate::lab::serve::serve_http(listener, app, header_read_timeout, async move {
         shutdown.await;
         // Ends hangs, delays and streams so the graceful shutdown does
         // not wait on them.

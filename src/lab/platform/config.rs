@@ -29,6 +29,9 @@ pub struct PlatformConfig {
     pub cache_ttl: Duration,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
+    /// How long a client has to send a request head, and how long an idle
+    /// keep-alive connection stays open.
+    pub header_read_timeout: Duration,
 }
 
 /// Every dependency call on the request path is bounded by one of these: a
@@ -116,6 +119,7 @@ impl PlatformConfig {
             memory_history: MemoryHistoryLimits::default(),
             cache_ttl: Duration::from_secs(300),
             max_body_bytes: 256 * 1024,
+            header_read_timeout: crate::lab::serve::HEADER_READ_TIMEOUT,
         }
     }
 }

@@ -318,8 +318,10 @@ pub async fn serve(
     platform.health().check().await;
     let monitor = tokio::spawn(Arc::clone(platform.health()).monitor());
     let maintenance = tokio::spawn(Arc::clone(&platform).maintain_storage_forever());
+    let header_read_timeout = platform.config().header_read_timeout;
+    let router = super::api::router(platform);
     let result =
-        crate::lab::serve::serve_http(listener, super::api::router(platform), shutdown).await;
+        crate::lab::serve::serve_http(listener, router, header_read_timeout, shutdown).await;
     monitor.abort();
     maintenance.abort();
     result

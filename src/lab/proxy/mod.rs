@@ -81,7 +81,12 @@ pub async fn serve(
         shutdown.await;
         let _ = stopping_tx.send(true);
     };
-    let serving = crate::lab::serve::serve_http(listener, app, signal);
+    let serving = crate::lab::serve::serve_http(
+        listener,
+        app,
+        crate::lab::serve::HEADER_READ_TIMEOUT,
+        signal,
+    );
     let grace = async move {
         let _ = stopping.wait_for(|stop| *stop).await;
         tokio::time::sleep(SHUTDOWN_GRACE).await;
