@@ -40,7 +40,8 @@ enum Command {
     /// Check scenario files: every problem of every file, with file:line:col.
     ///
     /// Exits 2 if any file is invalid, else prints "ok: N scenarios".
-    /// `--plan` prints each scenario's resolved timeline; nothing is started.
+    /// `--plan` prints each scenario's resolved timeline and, per rate check,
+    /// whether its phase is long enough to pass; nothing is started.
     Validate(gameday::cli_validate::ValidateArgs),
     /// Print the JSON Schema of scenario files (for editor completion and checks).
     Schema(gameday::cli_validate::SchemaArgs),

@@ -4,13 +4,16 @@
 //! scenario; also finds that previous run for a single report.
 //!
 //! A results file that cannot be read is listed with its error instead of
-//! breaking the whole index.
+//! breaking the whole index; a run that ended in `error` or `aborted` shows
+//! why (its message, shortened). Budget spent reads as a share of the budget
+//! (`30% of the budget`), from ten times it on as a multiple (`372× the
+//! budget`).
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::results::{CheckStatus, Results};
+use crate::results::{CheckStatus, Results, RunStatus};
 
 use super::format;
 use super::view;
@@ -159,22 +162,41 @@ fn row(reports_dir: &Path, run: &Run, previous: Option<&Run>) -> RunRow {
             if v.budget.requests == 0 {
                 "no requests".to_string()
             } else {
-                format::percent(v.budget.spent_of_allowed)
+                format::budget_share(v.budget.spent_of_allowed, "budget")
             }
         }),
-        checks: results.verdict.as_ref().map_or("—".to_string(), |v| {
-            let failed = v
-                .checks
-                .iter()
-                .filter(|c| c.status == CheckStatus::Fail)
-                .count();
-            format!("{failed} failed of {}", v.checks.len())
-        }),
+        checks: match (&results.verdict, &results.record.status) {
+            (_, RunStatus::Error { .. }) | (None, _) => "—".to_string(),
+            (Some(v), _) => {
+                let failed = v
+                    .checks
+                    .iter()
+                    .filter(|c| c.status == CheckStatus::Fail)
+                    .count();
+                format!("{failed} failed of {}", v.checks.len())
+            }
+        },
         change: previous.map_or("first run".to_string(), |previous| {
             change(&previous.results, results)
         }),
-        error: String::new(),
+        error: why_stopped(&results.record.status),
     }
+}
+
+/// Most characters of a run's error or abort reason the index shows.
+const REASON_CHARS: usize = 160;
+
+/// Why a run did not complete (its error message or abort reason, cut to
+/// [`REASON_CHARS`]); empty for a completed run.
+fn why_stopped(status: &RunStatus) -> String {
+    let reason = match status {
+        RunStatus::Error { message } => message,
+        RunStatus::Aborted { reason } => reason,
+        RunStatus::Running { .. } | RunStatus::Completed => return String::new(),
+    };
+    // One line: a multi-line error keeps its first lines, joined.
+    let one_line = reason.split_whitespace().collect::<Vec<_>>().join(" ");
+    format::clean_truncated(&one_line, REASON_CHARS)
 }
 
 /// `budget +12.5 points; passed → failed`.
@@ -185,8 +207,19 @@ fn change(before: &Results, now: &Results) -> String {
         parts.push(format!("{outcome_before} → {outcome_now}"));
     }
     if let (Some(a), Some(b)) = (&before.verdict, &now.verdict) {
-        let delta = (b.budget.spent_of_allowed - a.budget.spent_of_allowed) * 100.0;
-        if delta.is_finite() {
+        let (share_before, share_now) = (a.budget.spent_of_allowed, b.budget.spent_of_allowed);
+        let delta = (share_now - share_before) * 100.0;
+        let multiple = |share: f64| share >= crate::verdict::format::BUDGET_MULTIPLE_FROM;
+        if multiple(share_before) || multiple(share_now) {
+            // Points of a budget spent many times over say little.
+            if format::budget_multiple(share_before) != format::budget_multiple(share_now) {
+                parts.push(format!(
+                    "budget {} → {}",
+                    format::budget_multiple(share_before),
+                    format::budget_multiple(share_now)
+                ));
+            }
+        } else if delta.is_finite() {
             parts.push(format!(
                 "budget {}{} points",
                 if delta >= 0.0 { "+" } else { "−" },

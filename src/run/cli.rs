@@ -16,9 +16,16 @@ Each run writes reports/<run-id>/results.json (rewritten as the run goes),
 faults.jsonl (the fault journal), report.html and junit.xml, and updates
 reports/index.html.
 
-Exit codes: 0 every check passed; 1 a check failed (or was inconclusive where
-the scenario requires conclusiveness); 2 invalid scenario or setup error;
-3 aborted by a halt condition or a signal (faults are rolled back first).";
+Exit codes: 0 every check passed, or some were inconclusive (the sample could
+not tell) and none failed; 1 a check failed, or one was inconclusive where the
+scenario requires conclusiveness (`expect.run.conclusive: true`) or
+--fail-on-inconclusive is given; 2 invalid scenario or setup error; 3 aborted
+by a halt condition or a signal (faults are rolled back first).
+
+With --json, each run prints one line: run_id, scenario, outcome, exit_code,
+budget_spent, failed_checks and inconclusive_checks (counts), failed and
+inconclusive (each check as {phase, name, expected, observed}), results and
+report (paths).";
 
 /// Arguments of `gameday run`.
 #[derive(Debug, clap::Args)]
@@ -47,6 +54,11 @@ pub struct Args {
     /// deadlines do not (see docs/scenarios.md, "Quick mode").
     #[arg(long)]
     quick: bool,
+    /// Exit 1 when a run is inconclusive (no check failed, but some could not
+    /// be decided from the sample), as if every scenario set
+    /// `expect.run.conclusive: true`; without it such a run exits 0.
+    #[arg(long)]
+    fail_on_inconclusive: bool,
 }
 
 /// Runs the subcommand; returns the exit code.
@@ -84,8 +96,9 @@ pub async fn run(args: Args) -> anyhow::Result<u8> {
         let summary = super::run_scenario(scenario, &options, signals.clone()).await;
         let code = match summary {
             Ok(summary) => {
-                print_summary(&summary, args.json);
-                summary.exit_code
+                let code = exit_code(&summary, args.fail_on_inconclusive);
+                print_summary(&summary, code, args.json);
+                code
             }
             Err(error) => {
                 eprintln!("error: {name}: {error:#}");
@@ -111,23 +124,65 @@ fn worse(a: u8, b: u8) -> u8 {
     if rank(b) > rank(a) { b } else { a }
 }
 
-fn print_summary(summary: &super::RunSummary, json: bool) {
+/// The exit code of one run: the verdict's, except that an inconclusive
+/// run exits 1 under `--fail-on-inconclusive`.
+fn exit_code(summary: &super::RunSummary, fail_on_inconclusive: bool) -> u8 {
+    let inconclusive = summary
+        .results
+        .verdict
+        .as_ref()
+        .is_some_and(|verdict| verdict.outcome == Outcome::Inconclusive);
+    if fail_on_inconclusive && inconclusive && summary.exit_code == 0 {
+        1
+    } else {
+        summary.exit_code
+    }
+}
+
+/// The `--json` line of a run (its fields are listed in the `--help` text),
+/// or `None` when the run has no verdict.
+fn json_line(summary: &super::RunSummary, exit_code: u8) -> Option<serde_json::Value> {
+    let verdict = summary.results.verdict.as_ref()?;
+    let with = |status: CheckStatus| -> Vec<serde_json::Value> {
+        verdict
+            .checks
+            .iter()
+            .filter(|check| check.status == status)
+            .map(|check| {
+                serde_json::json!({
+                    "phase": check.phase,
+                    "name": check.name,
+                    "expected": check.expected,
+                    "observed": check.observed,
+                })
+            })
+            .collect()
+    };
+    let (failed, inconclusive) = (with(CheckStatus::Fail), with(CheckStatus::Inconclusive));
+    Some(serde_json::json!({
+        "run_id": summary.results.record.run_id,
+        "scenario": summary.results.record.scenario.name,
+        "outcome": verdict.outcome,
+        "exit_code": exit_code,
+        "budget_spent": verdict.budget.spent,
+        "failed_checks": failed.len(),
+        "inconclusive_checks": inconclusive.len(),
+        "failed": failed,
+        "inconclusive": inconclusive,
+        "results": summary.dir.join("results.json"),
+        "report": summary.dir.join("report.html"),
+    }))
+}
+
+fn print_summary(summary: &super::RunSummary, exit_code: u8, json: bool) {
     let report = summary.dir.join("report.html");
     let Some(verdict) = &summary.results.verdict else {
         return;
     };
     if json {
-        let line = serde_json::json!({
-            "run_id": summary.results.record.run_id,
-            "scenario": summary.results.record.scenario.name,
-            "outcome": verdict.outcome,
-            "exit_code": summary.exit_code,
-            "budget_spent": verdict.budget.spent,
-            "failed_checks": verdict.checks.iter().filter(|c| c.status == CheckStatus::Fail).count(),
-            "results": summary.dir.join("results.json"),
-            "report": report,
-        });
-        println!("{line}");
+        if let Some(line) = json_line(summary, exit_code) {
+            println!("{line}");
+        }
         return;
     }
     let mut checks: Vec<_> = verdict.checks.iter().collect();

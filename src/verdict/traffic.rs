@@ -5,8 +5,8 @@
 //!   are HTTP errors, timeouts and connection errors (a degraded but
 //!   successful answer is not an error). Dropped load (arrivals not sent
 //!   because `max_in_flight` was reached) is not in the rate and is named
-//!   in the observed text. Judged with its Wilson interval (see
-//!   `confidence`).
+//!   in the observed text. Judged with its exact (Clopper–Pearson) 95%
+//!   interval (see `confidence`).
 //! - Latency (`p50`, `p95`, `p99`, `max`, `ttft_p95`) compares the phase's
 //!   recorded percentile with the bound. A percentile that breaks its bound
 //!   fails; one that holds is `inconclusive` when the phase has fewer
