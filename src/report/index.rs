@@ -266,3 +266,85 @@ pub fn previous_run(results: &Results, run_dir: &Path) -> Option<(Results, Strin
             )
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Plan;
+    use crate::verdict::fixture;
+
+    /// The fixture scenario judged on a run with `ok` and `errors` requests.
+    fn results(status: RunStatus, ok: u64, errors: u64) -> Results {
+        let scenario = fixture::scenario("expect:\n  run: { budget: within }\n");
+        let plan = Plan::from_scenario(&scenario);
+        let mut record = fixture::record(&scenario, &plan);
+        record.status = status;
+        fixture::set_stats(&mut record, fixture::stats("run", ok, errors));
+        let verdict = crate::verdict::judge(&scenario, &plan, &record);
+        Results {
+            record,
+            verdict: Some(verdict),
+        }
+    }
+
+    fn run(results: Results) -> Run {
+        Run {
+            folder: results.record.run_id.clone(),
+            results,
+            started: 0.0,
+        }
+    }
+
+    #[test]
+    fn an_error_row_says_why_instead_of_counting_checks() {
+        let message = format!(
+            "preflight: the steady state did not hold: 11 errors in 500 requests (2.2%);\n\
+             chat 404 not_found {}",
+            "x".repeat(300)
+        );
+        let row = row(
+            Path::new("/nonexistent"),
+            &run(results(RunStatus::Error { message }, 0, 0)),
+            None,
+        );
+        assert_eq!(row.outcome, "error");
+        assert_eq!(row.checks, "—");
+        assert!(
+            row.error
+                .starts_with("preflight: the steady state did not hold: 11 errors in 500 requests (2.2%); chat 404"),
+            "{}",
+            row.error
+        );
+        assert_eq!(row.error.chars().count(), REASON_CHARS);
+        assert!(row.error.ends_with('…'), "{}", row.error);
+
+        let aborted = row_of(RunStatus::Aborted {
+            reason: "halt condition `error_rate > 20% for 10s` held at 41 s".to_string(),
+        });
+        assert_eq!(
+            aborted.error,
+            "halt condition `error_rate > 20% for 10s` held at 41 s"
+        );
+        assert_eq!(row_of(RunStatus::Completed).error, "");
+    }
+
+    fn row_of(status: RunStatus) -> RunRow {
+        row(Path::new("/nonexistent"), &run(results(status, 1_000, 0)), None)
+    }
+
+    #[test]
+    fn a_budget_far_over_reads_as_a_multiple() {
+        // 0.1% allowed; 37.2% spent is 372 times the budget.
+        let over = run(results(RunStatus::Completed, 628, 372));
+        let row_over = row(Path::new("/nonexistent"), &over, None);
+        assert_eq!(row_over.budget, "372× the budget");
+        assert_eq!(row_over.checks, "1 failed of 1");
+        // 3 errors in 10,000 (upper bound 0.088%): 30% of the budget.
+        let within = run(results(RunStatus::Completed, 9_997, 3));
+        let row_within = row(Path::new("/nonexistent"), &within, None);
+        assert_eq!(row_within.budget, "30% of the budget");
+        // The change reads in the same terms.
+        let change = row(Path::new("/nonexistent"), &over, Some(&within)).change;
+        assert_eq!(change, "passed → failed; budget 30% → 372×");
+    }
+}

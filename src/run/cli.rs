@@ -226,3 +226,92 @@ fn print_summary(summary: &super::RunSummary, exit_code: u8, json: bool) {
     );
     println!("report: {}", report.display());
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Plan;
+    use crate::results::Results;
+    use crate::verdict::fixture;
+
+    /// A run of the fixture scenario judged on `stats` of its baseline.
+    fn summary(ok: u64, errors: u64) -> crate::run::RunSummary {
+        let scenario = fixture::scenario(
+            "expect:\n  baseline: { error_rate: < 0.1%, p99: < 2s }\n  redis-down: { error_rate: < 5% }\n",
+        );
+        let plan = Plan::from_scenario(&scenario);
+        let mut record = fixture::record(&scenario, &plan);
+        fixture::set_stats(&mut record, fixture::stats("baseline", ok, errors));
+        fixture::set_stats(&mut record, fixture::stats("redis-down", 10_000, 0));
+        let verdict = crate::verdict::judge(&scenario, &plan, &record);
+        let exit_code = crate::verdict::exit_code(&verdict);
+        crate::run::RunSummary {
+            dir: PathBuf::from("/reports/test-run"),
+            results: Results {
+                record,
+                verdict: Some(verdict),
+            },
+            exit_code,
+        }
+    }
+
+    #[test]
+    fn an_inconclusive_run_fails_only_with_the_flag() {
+        // 0 errors in 500 requests cannot show < 0.1%.
+        let inconclusive = summary(500, 0);
+        assert_eq!(inconclusive.exit_code, 0);
+        assert_eq!(exit_code(&inconclusive, false), 0);
+        assert_eq!(exit_code(&inconclusive, true), 1);
+        // A failed run exits 1 either way; a passed one 0 either way.
+        let failed = summary(500, 100);
+        assert_eq!(exit_code(&failed, false), 1);
+        assert_eq!(exit_code(&failed, true), 1);
+        let passed = summary(100_000, 0);
+        assert_eq!(exit_code(&passed, true), 0);
+        // Errors and aborts keep their codes.
+        let mut error = summary(500, 0);
+        error.exit_code = 2;
+        if let Some(verdict) = error.results.verdict.as_mut() {
+            verdict.outcome = Outcome::Error;
+        }
+        assert_eq!(exit_code(&error, true), 2);
+    }
+
+    #[test]
+    fn the_json_line_names_failed_and_inconclusive_checks() {
+        let run = summary(500, 0);
+        let line = json_line(&run, 1).expect("a line");
+        assert_eq!(line["outcome"], "inconclusive");
+        assert_eq!(line["exit_code"], 1);
+        assert_eq!(line["failed_checks"], 0);
+        assert_eq!(line["failed"], serde_json::json!([]));
+        let undecided = line["inconclusive"].as_array().expect("a list");
+        assert_eq!(line["inconclusive_checks"], undecided.len());
+        let names: Vec<(&str, &str)> = undecided
+            .iter()
+            .map(|check| {
+                (
+                    check["phase"].as_str().unwrap_or(""),
+                    check["name"].as_str().unwrap_or(""),
+                )
+            })
+            .collect();
+        // A p99 over 500 requests is fine; the error rate cannot tell.
+        assert_eq!(names, [("baseline", "error_rate")]);
+        assert_eq!(undecided[0]["expected"], "< 0.1%");
+        assert!(
+            undecided[0]["observed"]
+                .as_str()
+                .is_some_and(|text| text.starts_with("0% (0 of 500")),
+            "{line}"
+        );
+
+        let failed = json_line(&summary(500, 100), 1).expect("a line");
+        assert_eq!(failed["outcome"], "failed");
+        assert_eq!(failed["failed_checks"], 1);
+        assert_eq!(failed["failed"][0]["phase"], "baseline");
+        assert_eq!(failed["failed"][0]["name"], "error_rate");
+        assert_eq!(failed["results"], "/reports/test-run/results.json");
+        assert_eq!(failed["report"], "/reports/test-run/report.html");
+    }
+}

@@ -49,6 +49,15 @@ pub fn clopper_pearson(hits: u64, trials: u64) -> Interval {
         };
     }
     let hits = hits.min(trials);
+    if hits > trials / 2 {
+        // Mirror the misses, so the bisection works near 0, where doubles
+        // are dense, rather than near 1.
+        let misses = clopper_pearson(trials - hits, trials);
+        return Interval {
+            low: 1.0 - misses.high,
+            high: 1.0 - misses.low,
+        };
+    }
     let (k, n) = (hits as f64, trials as f64);
     Interval {
         // P(X >= k; n, low) = 2.5%, with P(X >= k) = I_p(k, n − k + 1).
@@ -195,6 +204,8 @@ mod tests {
         let spread = 1.959_964 * (0.25 / n as f64).sqrt();
         assert!((half.low - (0.5 - spread)).abs() < 1e-7, "{half:?}");
         assert!((half.high - (0.5 + spread)).abs() < 1e-7, "{half:?}");
+        // The mirror image (computed on the misses, so not limited by the
+        // spacing of doubles near 1 in the bisection).
         let nearly_all = clopper_pearson(n - 1, n);
         assert!(close(1.0 - nearly_all.high, 2.531_780_798_11e-10), "{nearly_all:?}");
         assert!(close(1.0 - nearly_all.low, 5.571_643_263_58e-8), "{nearly_all:?}");

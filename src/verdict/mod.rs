@@ -73,7 +73,7 @@ mod track;
 mod traffic;
 
 #[cfg(test)]
-mod fixture;
+pub(crate) mod fixture;
 
 pub use alerts::{RuleWatch, first_violation};
 pub use budget::monthly_budget_minutes;

@@ -235,12 +235,13 @@ mod tests {
             check.observed
         );
         assert!(
-            check.observed.contains("at least 3,8"),
+            check.observed.contains("a perfect result needs at least 3,688"),
             "{}",
             check.observed
         );
         let high = check.confidence.unwrap().high;
-        assert!((high - 0.037).abs() < 0.001, "{high}");
+        // Clopper–Pearson: 1 − 0.025^(1/100).
+        assert!((high - 0.036_217).abs() < 1e-5, "{high}");
 
         let large = fixture::stats("baseline", 100_000, 0);
         assert_eq!(checks(&expect, Some(&large))[0].status, CheckStatus::Pass);
