@@ -14,8 +14,9 @@ use gameday::lab;
 
 const AFTER_HELP: &str = "\
 Exit codes:
-  0  success: every check passed
-  1  a check failed (or was inconclusive where the scenario requires conclusiveness)
+  0  success: every check passed, or some were inconclusive and none failed
+  1  a check failed (or was inconclusive where the scenario requires conclusiveness,
+     or with `gameday run --fail-on-inconclusive`)
   2  invalid input or setup error (bad arguments, a missing binary, a port in use)
   3  aborted by a halt condition or a signal (faults are rolled back first)
 

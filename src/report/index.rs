@@ -329,7 +329,11 @@ mod tests {
     }
 
     fn row_of(status: RunStatus) -> RunRow {
-        row(Path::new("/nonexistent"), &run(results(status, 1_000, 0)), None)
+        row(
+            Path::new("/nonexistent"),
+            &run(results(status, 1_000, 0)),
+            None,
+        )
     }
 
     #[test]

@@ -31,8 +31,7 @@ pub fn ln_gamma(x: f64) -> f64 {
     let inverse2 = inverse * inverse;
     let series = inverse
         * (1.0 / 12.0
-            - inverse2
-                * (1.0 / 360.0 - inverse2 * (1.0 / 1260.0 - inverse2 * (1.0 / 1680.0))));
+            - inverse2 * (1.0 / 360.0 - inverse2 * (1.0 / 1260.0 - inverse2 * (1.0 / 1680.0))));
     (x - 0.5) * x.ln() - x + 0.5 * (2.0 * std::f64::consts::PI).ln() + series - shift
 }
 

@@ -207,8 +207,14 @@ mod tests {
         // The mirror image (computed on the misses, so not limited by the
         // spacing of doubles near 1 in the bisection).
         let nearly_all = clopper_pearson(n - 1, n);
-        assert!(close(1.0 - nearly_all.high, 2.531_780_798_11e-10), "{nearly_all:?}");
-        assert!(close(1.0 - nearly_all.low, 5.571_643_263_58e-8), "{nearly_all:?}");
+        assert!(
+            close(1.0 - nearly_all.high, 2.531_780_798_11e-10),
+            "{nearly_all:?}"
+        );
+        assert!(
+            close(1.0 - nearly_all.low, 5.571_643_263_58e-8),
+            "{nearly_all:?}"
+        );
     }
 
     #[test]
@@ -232,7 +238,10 @@ mod tests {
         // show at least one error 16% of the time.
         let (status, interval) = rate_status(&below(0.001), 1, 174);
         assert_eq!(status, CheckStatus::Inconclusive, "{interval:?}");
-        assert!(interval.low < 0.001 && interval.high > 0.001, "{interval:?}");
+        assert!(
+            interval.low < 0.001 && interval.high > 0.001,
+            "{interval:?}"
+        );
     }
 
     #[test]

@@ -345,11 +345,27 @@ expect:
             .filter(|check| check.observed == reason)
             .map(|check| (check.phase.as_str(), check.name.as_str()))
             .collect();
-        assert!(unjudged.contains(&("redis-down", "effect redis-down")), "{unjudged:?}");
-        assert!(unjudged.contains(&("redis-down", "capability caching")), "{unjudged:?}");
-        assert!(unjudged.contains(&("redis-down", "error_rate")), "{unjudged:?}");
-        assert!(unjudged.contains(&("recovery", "capability caching")), "{unjudged:?}");
-        for check in verdict.checks.iter().filter(|check| check.observed == reason) {
+        assert!(
+            unjudged.contains(&("redis-down", "effect redis-down")),
+            "{unjudged:?}"
+        );
+        assert!(
+            unjudged.contains(&("redis-down", "capability caching")),
+            "{unjudged:?}"
+        );
+        assert!(
+            unjudged.contains(&("redis-down", "error_rate")),
+            "{unjudged:?}"
+        );
+        assert!(
+            unjudged.contains(&("recovery", "capability caching")),
+            "{unjudged:?}"
+        );
+        for check in verdict
+            .checks
+            .iter()
+            .filter(|check| check.observed == reason)
+        {
             assert_eq!(check.status, CheckStatus::Inconclusive, "{check:#?}");
             assert_eq!(check.confidence, None);
         }
@@ -361,7 +377,10 @@ expect:
             .unwrap();
         assert_eq!(baseline.status, CheckStatus::Pass);
         let budget = verdict.checks.last().unwrap();
-        assert_eq!((budget.name.as_str(), budget.status), ("budget", CheckStatus::Pass));
+        assert_eq!(
+            (budget.name.as_str(), budget.status),
+            ("budget", CheckStatus::Pass)
+        );
     }
 
     #[test]

@@ -142,7 +142,7 @@ fn judged_run_length(plan: &Plan) -> Duration {
 fn plain(value: f64) -> String {
     if !value.is_finite() {
         "n/a".to_string()
-    } else if value.fract() == 0.0 && value >= 0.0 && value < 1e15 {
+    } else if value.fract() == 0.0 && (0.0..1e15).contains(&value) {
         format::count(value as u64)
     } else {
         format!("{value:.1}")

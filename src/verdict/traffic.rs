@@ -235,7 +235,9 @@ mod tests {
             check.observed
         );
         assert!(
-            check.observed.contains("a perfect result needs at least 3,688"),
+            check
+                .observed
+                .contains("a perfect result needs at least 3,688"),
             "{}",
             check.observed
         );

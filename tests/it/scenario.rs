@@ -988,13 +988,25 @@ fn validate_plan_warns_where_a_rate_check_cannot_be_conclusive() {
             .to_string()
     };
     let baseline = line("baseline", "error_rate");
-    assert!(baseline.contains("1,000 requests") && baseline.contains("3,688"), "{baseline}");
+    assert!(
+        baseline.contains("1,000 requests") && baseline.contains("3,688"),
+        "{baseline}"
+    );
     let budget = line("run", "budget");
     assert!(budget.contains("6,000 requests"), "{budget}");
-    let warnings: Vec<&str> = stdout.lines().filter(|l| l.starts_with("warning:")).collect();
+    let warnings: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("warning:"))
+        .collect();
     assert_eq!(warnings.len(), 1, "{stdout}");
-    assert!(warnings[0].contains("error_rate in baseline (< 0.1%)"), "{stdout}");
-    assert!(warnings[0].contains("a perfect result needs 3,688"), "{stdout}");
+    assert!(
+        warnings[0].contains("error_rate in baseline (< 0.1%)"),
+        "{stdout}"
+    );
+    assert!(
+        warnings[0].contains("a perfect result needs 3,688"),
+        "{stdout}"
+    );
     assert!(stdout.contains("ok: 1 scenario"), "{stdout}");
 }
 

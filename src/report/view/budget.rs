@@ -122,7 +122,8 @@ pub(super) fn budget(verdict: &Verdict) -> BudgetView {
         allowed: format::percent(budget.allowed),
         spent: format::percent(budget.spent),
         spent_of_allowed: format::budget_multiple(budget.spent_of_allowed),
-        spent_of_allowed_label: if format::budget_multiple(budget.spent_of_allowed).ends_with('×') {
+        spent_of_allowed_label: if format::budget_multiple(budget.spent_of_allowed).ends_with('×')
+        {
             "the budget spent".to_string()
         } else {
             "of the budget spent".to_string()
