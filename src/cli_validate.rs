@@ -1,6 +1,6 @@
 //! The `gameday validate` and `gameday schema` subcommands: check scenario
-//! files without touching anything, print a resolved plan, print the JSON
-//! Schema. Exit codes: 0 every file is valid, 2 at least one is not.
+//! files without touching anything, print a resolved plan (with what each
+//! rate check can prove), print the JSON Schema. Exit codes: 0 every file is valid, 2 at least one is not.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -21,7 +21,10 @@ pub struct ValidateArgs {
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Also print each valid scenario's resolved timeline: what would be
-    /// injected, when and against what. Nothing is started or touched.
+    /// injected, when and against what; and per rate check (error_rate,
+    /// providers, budget) the requests its phase will send at the scenario's
+    /// rate and the fewest a perfect result needs to pass, with a warning
+    /// where a check cannot be conclusive. Nothing is started or touched.
     #[arg(long)]
     pub plan: bool,
 }
@@ -57,7 +60,7 @@ pub fn run_validate(args: ValidateArgs) -> anyhow::Result<u8> {
                         writeln!(stdout)?;
                     }
                     printed_plans += 1;
-                    writeln!(stdout, "{}", Plan::from_scenario(&loaded))?;
+                    write!(stdout, "{}", plan_text(&loaded))?;
                 }
             }
             Err(diagnostics) => {
@@ -82,6 +85,21 @@ pub fn run_validate(args: ValidateArgs) -> anyhow::Result<u8> {
     }
     writeln!(stdout, "ok: {valid} scenario{}", plural(valid))?;
     Ok(0)
+}
+
+/// The `--plan` output of a valid scenario: the resolved timeline, then
+/// what each rate check's phase can prove at the scenario's rate and length
+/// (`verdict::sizing`), with a warning per check that cannot pass.
+pub fn plan_text(scenario: &scenario::Scenario) -> String {
+    let plan = Plan::from_scenario(scenario);
+    let sizes = crate::verdict::sizing::rate_checks(scenario, &plan);
+    let mut text = format!("{plan}\n");
+    let checks = crate::verdict::sizing::render(&sizes, scenario.traffic.rate);
+    if !checks.is_empty() {
+        text.push('\n');
+        text.push_str(&checks);
+    }
+    text
 }
 
 /// A file as itself; a folder as its `.yaml`/`.yml` files, sorted.

@@ -14,8 +14,9 @@ use gameday::lab;
 
 const AFTER_HELP: &str = "\
 Exit codes:
-  0  success: every check passed
-  1  a check failed (or was inconclusive where the scenario requires conclusiveness)
+  0  success: every check passed, or some were inconclusive and none failed
+  1  a check failed (or was inconclusive where the scenario requires conclusiveness,
+     or with `gameday run --fail-on-inconclusive`)
   2  invalid input or setup error (bad arguments, a missing binary, a port in use)
   3  aborted by a halt condition or a signal (faults are rolled back first)
 
@@ -40,7 +41,8 @@ enum Command {
     /// Check scenario files: every problem of every file, with file:line:col.
     ///
     /// Exits 2 if any file is invalid, else prints "ok: N scenarios".
-    /// `--plan` prints each scenario's resolved timeline; nothing is started.
+    /// `--plan` prints each scenario's resolved timeline and, per rate check,
+    /// whether its phase is long enough to pass; nothing is started.
     Validate(gameday::cli_validate::ValidateArgs),
     /// Print the JSON Schema of scenario files (for editor completion and checks).
     Schema(gameday::cli_validate::SchemaArgs),

@@ -57,6 +57,18 @@ pub fn percent(fraction: f64) -> String {
     format!("{}%", trim_zeros(&text))
 }
 
+/// Budget spent as a headline number: `30%` (of the budget), or from ten
+/// times the budget on a multiple, `372×` (the verdict's rule).
+pub fn budget_multiple(share: f64) -> String {
+    crate::verdict::format::budget_multiple_or(share, percent)
+}
+
+/// Budget spent in words: `30% of the budget`, `372× the budget`; `noun`
+/// names the budget (`budget`, `monthly budget`).
+pub fn budget_share(share: f64, noun: &str) -> String {
+    crate::verdict::format::budget_share_or(share, percent, noun)
+}
+
 /// Milliseconds: `0.42 ms`, `12.3 ms`, `1,250 ms`.
 pub fn millis(value: f64) -> String {
     if !value.is_finite() {

@@ -4,13 +4,16 @@
 //! scenario; also finds that previous run for a single report.
 //!
 //! A results file that cannot be read is listed with its error instead of
-//! breaking the whole index.
+//! breaking the whole index; a run that ended in `error` or `aborted` shows
+//! why (its message, shortened). Budget spent reads as a share of the budget
+//! (`30% of the budget`), from ten times it on as a multiple (`372× the
+//! budget`).
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::results::{CheckStatus, Results};
+use crate::results::{CheckStatus, Results, RunStatus};
 
 use super::format;
 use super::view;
@@ -159,22 +162,41 @@ fn row(reports_dir: &Path, run: &Run, previous: Option<&Run>) -> RunRow {
             if v.budget.requests == 0 {
                 "no requests".to_string()
             } else {
-                format::percent(v.budget.spent_of_allowed)
+                format::budget_share(v.budget.spent_of_allowed, "budget")
             }
         }),
-        checks: results.verdict.as_ref().map_or("—".to_string(), |v| {
-            let failed = v
-                .checks
-                .iter()
-                .filter(|c| c.status == CheckStatus::Fail)
-                .count();
-            format!("{failed} failed of {}", v.checks.len())
-        }),
+        checks: match (&results.verdict, &results.record.status) {
+            (_, RunStatus::Error { .. }) | (None, _) => "—".to_string(),
+            (Some(v), _) => {
+                let failed = v
+                    .checks
+                    .iter()
+                    .filter(|c| c.status == CheckStatus::Fail)
+                    .count();
+                format!("{failed} failed of {}", v.checks.len())
+            }
+        },
         change: previous.map_or("first run".to_string(), |previous| {
             change(&previous.results, results)
         }),
-        error: String::new(),
+        error: why_stopped(&results.record.status),
     }
+}
+
+/// Most characters of a run's error or abort reason the index shows.
+const REASON_CHARS: usize = 160;
+
+/// Why a run did not complete (its error message or abort reason, cut to
+/// [`REASON_CHARS`]); empty for a completed run.
+fn why_stopped(status: &RunStatus) -> String {
+    let reason = match status {
+        RunStatus::Error { message } => message,
+        RunStatus::Aborted { reason } => reason,
+        RunStatus::Running { .. } | RunStatus::Completed => return String::new(),
+    };
+    // One line: a multi-line error keeps its first lines, joined.
+    let one_line = reason.split_whitespace().collect::<Vec<_>>().join(" ");
+    format::clean_truncated(&one_line, REASON_CHARS)
 }
 
 /// `budget +12.5 points; passed → failed`.
@@ -185,8 +207,19 @@ fn change(before: &Results, now: &Results) -> String {
         parts.push(format!("{outcome_before} → {outcome_now}"));
     }
     if let (Some(a), Some(b)) = (&before.verdict, &now.verdict) {
-        let delta = (b.budget.spent_of_allowed - a.budget.spent_of_allowed) * 100.0;
-        if delta.is_finite() {
+        let (share_before, share_now) = (a.budget.spent_of_allowed, b.budget.spent_of_allowed);
+        let delta = (share_now - share_before) * 100.0;
+        let multiple = |share: f64| share >= crate::verdict::format::BUDGET_MULTIPLE_FROM;
+        if multiple(share_before) || multiple(share_now) {
+            // Points of a budget spent many times over say little.
+            if format::budget_multiple(share_before) != format::budget_multiple(share_now) {
+                parts.push(format!(
+                    "budget {} → {}",
+                    format::budget_multiple(share_before),
+                    format::budget_multiple(share_now)
+                ));
+            }
+        } else if delta.is_finite() {
             parts.push(format!(
                 "budget {}{} points",
                 if delta >= 0.0 { "+" } else { "−" },
@@ -232,4 +265,90 @@ pub fn previous_run(results: &Results, run_dir: &Path) -> Option<(Results, Strin
                 format!("../{}/report.html", format::url_segment(&folder)),
             )
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Plan;
+    use crate::verdict::fixture;
+
+    /// The fixture scenario judged on a run with `ok` and `errors` requests.
+    fn results(status: RunStatus, ok: u64, errors: u64) -> Results {
+        let scenario = fixture::scenario("expect:\n  run: { budget: within }\n");
+        let plan = Plan::from_scenario(&scenario);
+        let mut record = fixture::record(&scenario, &plan);
+        record.status = status;
+        fixture::set_stats(&mut record, fixture::stats("run", ok, errors));
+        let verdict = crate::verdict::judge(&scenario, &plan, &record);
+        Results {
+            record,
+            verdict: Some(verdict),
+        }
+    }
+
+    fn run(results: Results) -> Run {
+        Run {
+            folder: results.record.run_id.clone(),
+            results,
+            started: 0.0,
+        }
+    }
+
+    #[test]
+    fn an_error_row_says_why_instead_of_counting_checks() {
+        let message = format!(
+            "preflight: the steady state did not hold: 11 errors in 500 requests (2.2%);\n\
+             chat 404 not_found {}",
+            "x".repeat(300)
+        );
+        let row = row(
+            Path::new("/nonexistent"),
+            &run(results(RunStatus::Error { message }, 0, 0)),
+            None,
+        );
+        assert_eq!(row.outcome, "error");
+        assert_eq!(row.checks, "—");
+        assert!(
+            row.error
+                .starts_with("preflight: the steady state did not hold: 11 errors in 500 requests (2.2%); chat 404"),
+            "{}",
+            row.error
+        );
+        assert_eq!(row.error.chars().count(), REASON_CHARS);
+        assert!(row.error.ends_with('…'), "{}", row.error);
+
+        let aborted = row_of(RunStatus::Aborted {
+            reason: "halt condition `error_rate > 20% for 10s` held at 41 s".to_string(),
+        });
+        assert_eq!(
+            aborted.error,
+            "halt condition `error_rate > 20% for 10s` held at 41 s"
+        );
+        assert_eq!(row_of(RunStatus::Completed).error, "");
+    }
+
+    fn row_of(status: RunStatus) -> RunRow {
+        row(
+            Path::new("/nonexistent"),
+            &run(results(status, 1_000, 0)),
+            None,
+        )
+    }
+
+    #[test]
+    fn a_budget_far_over_reads_as_a_multiple() {
+        // 0.1% allowed; 37.2% spent is 372 times the budget.
+        let over = run(results(RunStatus::Completed, 628, 372));
+        let row_over = row(Path::new("/nonexistent"), &over, None);
+        assert_eq!(row_over.budget, "372× the budget");
+        assert_eq!(row_over.checks, "1 failed of 1");
+        // 3 errors in 10,000 (upper bound 0.088%): 30% of the budget.
+        let within = run(results(RunStatus::Completed, 9_997, 3));
+        let row_within = row(Path::new("/nonexistent"), &within, None);
+        assert_eq!(row_within.budget, "30% of the budget");
+        // The change reads in the same terms.
+        let change = row(Path::new("/nonexistent"), &over, Some(&within)).change;
+        assert_eq!(change, "passed → failed; budget 30% → 372×");
+    }
 }

@@ -183,14 +183,14 @@ pub fn build(results: &Results) -> JunitView {
         }
         let budget = &verdict.budget;
         let message = format!(
-            "expected errors <= {} of requests, observed {} ({} of {}; 95% interval {} – {}; {} of the budget)",
+            "expected errors <= {} of requests, observed {} ({} of {}; 95% interval {} – {}; {})",
             format::percent(budget.allowed),
             format::percent(budget.spent),
             format::count(budget.errors),
             format::count(budget.requests),
             format::percent(budget.confidence.low),
             format::percent(budget.confidence.high),
-            format::percent(budget.spent_of_allowed),
+            format::budget_share(budget.spent_of_allowed, "budget"),
         );
         let (failure, skipped) = match budget.status {
             CheckStatus::Pass => (None, None),

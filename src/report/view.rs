@@ -1,7 +1,8 @@
 //! The HTML report's view model: [`Results`] turned into the strings and
 //! geometry the template places, section by section, in the order a
-//! reviewer reads them (verdict, budget, timeline, swimlanes, checks,
-//! phases, faults, alerts, scenario and environment).
+//! reviewer reads them (verdict with the failed checks named, checks with
+//! failures first, change from the previous run, budget, timeline,
+//! swimlanes, phases, faults, alerts, scenario and environment).
 //!
 //! Every string from the results file is cleaned here; the template engine
 //! escapes it. Nothing here is marked safe, so nothing a scenario or target
@@ -39,18 +40,18 @@ pub struct ReportView {
     pub title: String,
     /// Section 1: the verdict banner.
     pub banner: Banner,
-    /// Section 2: the error budget (absent without a verdict).
-    pub budget: Option<BudgetView>,
-    /// Why each inconclusive check could not be decided.
-    pub inconclusive: Vec<String>,
-    /// Section 3: the charts.
-    pub timeline: Timeline,
-    /// Section 4: capability and breaker lanes.
-    pub lanes: Lanes,
-    /// Section 5: checks, failures first.
+    /// Section 2: checks, failures first.
     pub checks: Vec<CheckRow>,
     /// One line summarising the checks.
     pub checks_summary: String,
+    /// Section 3: the error budget (absent without a verdict).
+    pub budget: Option<BudgetView>,
+    /// Why each inconclusive check could not be decided.
+    pub inconclusive: Vec<String>,
+    /// Section 4: the charts.
+    pub timeline: Timeline,
+    /// Section 5: capability and breaker lanes.
+    pub lanes: Lanes,
     /// Section 6: per-phase traffic statistics.
     pub phases: Vec<PhaseRow>,
     /// Section 7: faults.
@@ -267,10 +268,14 @@ fn headline(results: &Results) -> String {
     if total == 0 {
         parts.push("no check was evaluated".to_string());
     } else if failed > 0 {
-        parts.push(format!("{failed} of {total} checks failed"));
+        parts.push(format!(
+            "{failed} of {total} checks failed: {}",
+            named(verdict, CheckStatus::Fail)
+        ));
     } else if inconclusive > 0 {
         parts.push(format!(
-            "{inconclusive} of {total} checks could not be decided"
+            "{inconclusive} of {total} checks could not be decided: {}",
+            named(verdict, CheckStatus::Inconclusive)
         ));
     } else {
         parts.push(format!("all {total} checks passed"));
@@ -280,8 +285,8 @@ fn headline(results: &Results) -> String {
         parts.push("no request was judged, so the error budget is unknown".to_string());
     } else {
         parts.push(format!(
-            "{} of the error budget spent ({} errors in {} requests)",
-            format::percent(budget.spent_of_allowed),
+            "{} spent ({} errors in {} requests)",
+            format::budget_share(budget.spent_of_allowed, "error budget"),
             format::count(budget.errors),
             format::count(budget.requests)
         ));
@@ -300,6 +305,37 @@ fn headline(results: &Results) -> String {
         sentence = format!("{}{}.", first.to_uppercase(), &sentence[1..]);
     }
     sentence
+}
+
+/// Checks named in the banner before the rest are counted.
+const BANNER_CHECKS: usize = 6;
+
+/// The checks with `status`, for the banner: `error_rate in redis-down,
+/// apply redis-down, … and 3 more` (the phase is left out when the name
+/// already ends with it, as a fault's own checks do).
+fn named(verdict: &Verdict, status: CheckStatus) -> String {
+    let all: Vec<String> = verdict
+        .checks
+        .iter()
+        .filter(|check| check.status == status)
+        .map(|check| {
+            if check.name.ends_with(&format!(" {}", check.phase)) {
+                check.name.clone()
+            } else {
+                format!("{} in {}", check.name, check.phase)
+            }
+        })
+        .collect();
+    let mut text = all
+        .iter()
+        .take(BANNER_CHECKS)
+        .map(|name| format::clean_truncated(name, 120))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if all.len() > BANNER_CHECKS {
+        text.push_str(&format!(" and {} more", all.len() - BANNER_CHECKS));
+    }
+    text
 }
 
 pub(super) fn count_status(verdict: &Verdict, status: CheckStatus) -> usize {

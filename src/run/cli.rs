@@ -16,9 +16,16 @@ Each run writes reports/<run-id>/results.json (rewritten as the run goes),
 faults.jsonl (the fault journal), report.html and junit.xml, and updates
 reports/index.html.
 
-Exit codes: 0 every check passed; 1 a check failed (or was inconclusive where
-the scenario requires conclusiveness); 2 invalid scenario or setup error;
-3 aborted by a halt condition or a signal (faults are rolled back first).";
+Exit codes: 0 every check passed, or some were inconclusive (the sample could
+not tell) and none failed; 1 a check failed, or one was inconclusive where the
+scenario requires conclusiveness (`expect.run.conclusive: true`) or
+--fail-on-inconclusive is given; 2 invalid scenario or setup error; 3 aborted
+by a halt condition or a signal (faults are rolled back first).
+
+With --json, each run prints one line: run_id, scenario, outcome, exit_code,
+budget_spent, failed_checks and inconclusive_checks (counts), failed and
+inconclusive (each check as {phase, name, expected, observed}), results and
+report (paths).";
 
 /// Arguments of `gameday run`.
 #[derive(Debug, clap::Args)]
@@ -47,6 +54,11 @@ pub struct Args {
     /// deadlines do not (see docs/scenarios.md, "Quick mode").
     #[arg(long)]
     quick: bool,
+    /// Exit 1 when a run is inconclusive (no check failed, but some could not
+    /// be decided from the sample), as if every scenario set
+    /// `expect.run.conclusive: true`; without it such a run exits 0.
+    #[arg(long)]
+    fail_on_inconclusive: bool,
 }
 
 /// Runs the subcommand; returns the exit code.
@@ -84,8 +96,9 @@ pub async fn run(args: Args) -> anyhow::Result<u8> {
         let summary = super::run_scenario(scenario, &options, signals.clone()).await;
         let code = match summary {
             Ok(summary) => {
-                print_summary(&summary, args.json);
-                summary.exit_code
+                let code = exit_code(&summary, args.fail_on_inconclusive);
+                print_summary(&summary, code, args.json);
+                code
             }
             Err(error) => {
                 eprintln!("error: {name}: {error:#}");
@@ -111,23 +124,65 @@ fn worse(a: u8, b: u8) -> u8 {
     if rank(b) > rank(a) { b } else { a }
 }
 
-fn print_summary(summary: &super::RunSummary, json: bool) {
+/// The exit code of one run: the verdict's, except that an inconclusive
+/// run exits 1 under `--fail-on-inconclusive`.
+fn exit_code(summary: &super::RunSummary, fail_on_inconclusive: bool) -> u8 {
+    let inconclusive = summary
+        .results
+        .verdict
+        .as_ref()
+        .is_some_and(|verdict| verdict.outcome == Outcome::Inconclusive);
+    if fail_on_inconclusive && inconclusive && summary.exit_code == 0 {
+        1
+    } else {
+        summary.exit_code
+    }
+}
+
+/// The `--json` line of a run (its fields are listed in the `--help` text),
+/// or `None` when the run has no verdict.
+fn json_line(summary: &super::RunSummary, exit_code: u8) -> Option<serde_json::Value> {
+    let verdict = summary.results.verdict.as_ref()?;
+    let with = |status: CheckStatus| -> Vec<serde_json::Value> {
+        verdict
+            .checks
+            .iter()
+            .filter(|check| check.status == status)
+            .map(|check| {
+                serde_json::json!({
+                    "phase": check.phase,
+                    "name": check.name,
+                    "expected": check.expected,
+                    "observed": check.observed,
+                })
+            })
+            .collect()
+    };
+    let (failed, inconclusive) = (with(CheckStatus::Fail), with(CheckStatus::Inconclusive));
+    Some(serde_json::json!({
+        "run_id": summary.results.record.run_id,
+        "scenario": summary.results.record.scenario.name,
+        "outcome": verdict.outcome,
+        "exit_code": exit_code,
+        "budget_spent": verdict.budget.spent,
+        "failed_checks": failed.len(),
+        "inconclusive_checks": inconclusive.len(),
+        "failed": failed,
+        "inconclusive": inconclusive,
+        "results": summary.dir.join("results.json"),
+        "report": summary.dir.join("report.html"),
+    }))
+}
+
+fn print_summary(summary: &super::RunSummary, exit_code: u8, json: bool) {
     let report = summary.dir.join("report.html");
     let Some(verdict) = &summary.results.verdict else {
         return;
     };
     if json {
-        let line = serde_json::json!({
-            "run_id": summary.results.record.run_id,
-            "scenario": summary.results.record.scenario.name,
-            "outcome": verdict.outcome,
-            "exit_code": summary.exit_code,
-            "budget_spent": verdict.budget.spent,
-            "failed_checks": verdict.checks.iter().filter(|c| c.status == CheckStatus::Fail).count(),
-            "results": summary.dir.join("results.json"),
-            "report": report,
-        });
-        println!("{line}");
+        if let Some(line) = json_line(summary, exit_code) {
+            println!("{line}");
+        }
         return;
     }
     let mut checks: Vec<_> = verdict.checks.iter().collect();
@@ -170,4 +225,93 @@ fn print_summary(summary: &super::RunSummary, json: bool) {
         budget.requests,
     );
     println!("report: {}", report.display());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Plan;
+    use crate::results::Results;
+    use crate::verdict::fixture;
+
+    /// A run of the fixture scenario judged on `stats` of its baseline.
+    fn summary(ok: u64, errors: u64) -> crate::run::RunSummary {
+        let scenario = fixture::scenario(
+            "expect:\n  baseline: { error_rate: < 0.1%, p99: < 2s }\n  redis-down: { error_rate: < 5% }\n",
+        );
+        let plan = Plan::from_scenario(&scenario);
+        let mut record = fixture::record(&scenario, &plan);
+        fixture::set_stats(&mut record, fixture::stats("baseline", ok, errors));
+        fixture::set_stats(&mut record, fixture::stats("redis-down", 10_000, 0));
+        let verdict = crate::verdict::judge(&scenario, &plan, &record);
+        let exit_code = crate::verdict::exit_code(&verdict);
+        crate::run::RunSummary {
+            dir: PathBuf::from("/reports/test-run"),
+            results: Results {
+                record,
+                verdict: Some(verdict),
+            },
+            exit_code,
+        }
+    }
+
+    #[test]
+    fn an_inconclusive_run_fails_only_with_the_flag() {
+        // 0 errors in 500 requests cannot show < 0.1%.
+        let inconclusive = summary(500, 0);
+        assert_eq!(inconclusive.exit_code, 0);
+        assert_eq!(exit_code(&inconclusive, false), 0);
+        assert_eq!(exit_code(&inconclusive, true), 1);
+        // A failed run exits 1 either way; a passed one 0 either way.
+        let failed = summary(500, 100);
+        assert_eq!(exit_code(&failed, false), 1);
+        assert_eq!(exit_code(&failed, true), 1);
+        let passed = summary(100_000, 0);
+        assert_eq!(exit_code(&passed, true), 0);
+        // Errors and aborts keep their codes.
+        let mut error = summary(500, 0);
+        error.exit_code = 2;
+        if let Some(verdict) = error.results.verdict.as_mut() {
+            verdict.outcome = Outcome::Error;
+        }
+        assert_eq!(exit_code(&error, true), 2);
+    }
+
+    #[test]
+    fn the_json_line_names_failed_and_inconclusive_checks() {
+        let run = summary(500, 0);
+        let line = json_line(&run, 1).expect("a line");
+        assert_eq!(line["outcome"], "inconclusive");
+        assert_eq!(line["exit_code"], 1);
+        assert_eq!(line["failed_checks"], 0);
+        assert_eq!(line["failed"], serde_json::json!([]));
+        let undecided = line["inconclusive"].as_array().expect("a list");
+        assert_eq!(line["inconclusive_checks"], undecided.len());
+        let names: Vec<(&str, &str)> = undecided
+            .iter()
+            .map(|check| {
+                (
+                    check["phase"].as_str().unwrap_or(""),
+                    check["name"].as_str().unwrap_or(""),
+                )
+            })
+            .collect();
+        // A p99 over 500 requests is fine; the error rate cannot tell.
+        assert_eq!(names, [("baseline", "error_rate")]);
+        assert_eq!(undecided[0]["expected"], "< 0.1%");
+        assert!(
+            undecided[0]["observed"]
+                .as_str()
+                .is_some_and(|text| text.starts_with("0% (0 of 500")),
+            "{line}"
+        );
+
+        let failed = json_line(&summary(500, 100), 1).expect("a line");
+        assert_eq!(failed["outcome"], "failed");
+        assert_eq!(failed["failed_checks"], 1);
+        assert_eq!(failed["failed"][0]["phase"], "baseline");
+        assert_eq!(failed["failed"][0]["name"], "error_rate");
+        assert_eq!(failed["results"], "/reports/test-run/results.json");
+        assert_eq!(failed["report"], "/reports/test-run/report.html");
+    }
 }

@@ -8,10 +8,14 @@
 //!   planned window. Exact when maintenance windows start and end on whole
 //!   seconds (the usual case); otherwise off by at most one second of
 //!   traffic per window edge.
-//! - **Status.** `within` when the 95% Wilson interval of the error
-//!   fraction lies at or below the allowed fraction, `exceeded` when it lies
-//!   above, otherwise by the rule in `confidence` (an overspend on a sample
-//!   that could have passed is `exceeded`; else `inconclusive`).
+//! - **Status.** Judged by the rule in `confidence` on the bound
+//!   `errors / requests <= allowed`, with the exact (Clopper–Pearson) 95%
+//!   interval of the error fraction: `pass` (within) when its upper bound is
+//!   at or below the allowed fraction, `fail` (exceeded) when its lower
+//!   bound is above it, otherwise — the interval straddles the allowed
+//!   fraction — `inconclusive`, however large the sample and whichever side
+//!   of the limit the observed fraction is on. `budget: exceeded` reads the
+//!   same status the other way round (pass when the lower bound is above).
 //! - **Monthly minutes.** At 99.9% the monthly budget is
 //!   `0.001 × 30.4375 days × 1440 = 43.83` minutes (a month is a 365.25-day
 //!   year / 12). `monthly_minutes_spent` is the full-outage-equivalent
@@ -251,11 +255,12 @@ pub fn check(
     Some(check)
 }
 
-/// `0.03% failed (5 of 18,000; 95% CI 0.01% to 0.07%): 30% of the budget`.
+/// `0.03% failed (5 of 18,000; 95% CI 0.01% to 0.07%): 30% of the budget`
+/// (from ten times the budget on, `372× the budget`).
 fn describe(totals: Judged, allowed: f64, interval: Interval) -> String {
     let spent = ratio(totals.errors, totals.requests);
     let share = if allowed > 0.0 {
-        format!(": {} of the budget", format::percent(spent / allowed))
+        format!(": {}", format::budget_share(spent / allowed))
     } else {
         String::new()
     };
@@ -336,7 +341,7 @@ expect:
         assert!((minutes - 0.005 * 100.0 / 60.0).abs() < 1e-9, "{minutes}");
         assert_eq!(
             checks[0].observed,
-            "0.5% failed (50 of 10,000; 95% CI 0.3795% to 0.6585%): 500% of the budget"
+            "0.5% failed (50 of 10,000; 95% CI 0.3713% to 0.6587%): 500% of the budget"
         );
     }
 

@@ -10,13 +10,52 @@
 //! - `effect <fault>` is `inconclusive` when the runner saw no effect of an
 //!   applied fault: the target may have absorbed it perfectly, or the fault
 //!   may have missed (a dependency that bypasses its proxy).
+//! - `effect <fault>` of a fault that was never applied is not judged: it
+//!   is `inconclusive`, saying so (see [`never_applied`]).
 //! - `proxy path <proxy>` is `inconclusive` when preflight found that a
 //!   dependency's traffic does not pass through its proxy.
 
-use crate::results::{Check, CheckStatus};
+use crate::plan::PhaseKind;
+use crate::results::{Check, CheckStatus, FaultRecord};
 
 use super::context::Context;
 use super::format;
+
+/// `fault <name> was never applied (<apply error>)`.
+fn never_applied_reason(fault: &FaultRecord) -> Option<String> {
+    fault
+        .apply_error
+        .as_ref()
+        .map(|error| format!("fault {} was never applied ({error})", fault.name))
+}
+
+/// Why the checks of `phase` cannot be judged because a fault they depend
+/// on was never applied, if one was not: for a fault phase, its own fault;
+/// for the `recovery` phase, every fault of the run (reasons joined by
+/// `; `). Other phases depend on no fault.
+pub fn never_applied(context: &Context<'_>, phase: &str) -> Option<String> {
+    let kind = context.phase(phase)?.kind;
+    let reasons: Vec<String> = context
+        .record
+        .faults
+        .iter()
+        .filter(|fault| match kind {
+            PhaseKind::Fault => fault.name == phase,
+            PhaseKind::Recovery => true,
+            _ => false,
+        })
+        .filter_map(never_applied_reason)
+        .collect();
+    (!reasons.is_empty()).then(|| reasons.join("; "))
+}
+
+/// Marks a check as not judged, for `reason`: `inconclusive`, with the
+/// reason as what was observed and no interval.
+pub fn not_judged(check: &mut Check, reason: &str) {
+    check.status = CheckStatus::Inconclusive;
+    check.observed = reason.to_string();
+    check.confidence = None;
+}
 
 /// The experiment checks, in timeline order, then preflight's.
 pub fn checks(context: &Context<'_>) -> Vec<Check> {
@@ -61,7 +100,10 @@ pub fn checks(context: &Context<'_>) -> Vec<Check> {
                 "effect",
                 CheckStatus::Inconclusive,
                 "an observable effect",
-                format!("none seen: {}", effect.detail),
+                match never_applied_reason(fault) {
+                    Some(reason) => reason,
+                    None => format!("none seen: {}", effect.detail),
+                },
             ));
         }
     }

@@ -63,6 +63,47 @@ pub fn fraction(hits: u64, of: u64) -> String {
     format!("{} of {}", count(hits), count(of))
 }
 
+/// From how many times the budget on, spending reads as a multiple.
+pub const BUDGET_MULTIPLE_FROM: f64 = 10.0;
+
+/// Budget spent as a number for a headline: `30%` of the budget below
+/// [`BUDGET_MULTIPLE_FROM`] times it, then a multiple: `37×`, `372×`,
+/// `1,250×`; `∞×` for errors against a zero budget. `percent` formats the
+/// percentage (the report and the verdict round differently).
+pub fn budget_multiple_or(share: f64, percent: impl Fn(f64) -> String) -> String {
+    if share.is_nan() {
+        return "n/a".to_string();
+    }
+    if share >= f64::MAX {
+        return "∞×".to_string();
+    }
+    if share < BUDGET_MULTIPLE_FROM {
+        return percent(share);
+    }
+    if share < 100.0 {
+        format!("{}×", trim(format!("{share:.1}")))
+    } else {
+        format!("{}×", count(share.round() as u64))
+    }
+}
+
+/// Budget spent in words: `30% of the budget`, `372× the budget` (see
+/// [`budget_multiple_or`]); `noun` is what is spent (`budget`, `monthly
+/// budget`).
+pub fn budget_share_or(share: f64, percent: impl Fn(f64) -> String, noun: &str) -> String {
+    let number = budget_multiple_or(share, percent);
+    if number.ends_with('×') {
+        format!("{number} the {noun}")
+    } else {
+        format!("{number} of the {noun}")
+    }
+}
+
+/// [`budget_share_or`] of `the budget`, with this module's percentages.
+pub fn budget_share(share: f64) -> String {
+    budget_share_or(share, percent, "budget")
+}
+
 fn trim(text: String) -> String {
     if !text.contains('.') {
         return text;
@@ -93,5 +134,17 @@ mod tests {
         assert_eq!(millis(812.4), "812 ms");
         assert_eq!(millis(2310.0), "2.31 s");
         assert_eq!(millis(3.3), "3.3 ms");
+    }
+
+    #[test]
+    fn a_budget_far_over_reads_as_a_multiple() {
+        assert_eq!(budget_share(0.3), "30% of the budget");
+        assert_eq!(budget_share(9.99), "999% of the budget");
+        assert_eq!(budget_share(10.0), "10× the budget");
+        assert_eq!(budget_share(37.24), "37.2× the budget");
+        assert_eq!(budget_share(372.093), "372× the budget");
+        assert_eq!(budget_share(12_345.6), "12,346× the budget");
+        assert_eq!(budget_share(f64::MAX), "∞× the budget");
+        assert_eq!(budget_share(f64::NAN), "n/a of the budget");
     }
 }

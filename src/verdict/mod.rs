@@ -6,9 +6,10 @@
 //!
 //! Each rule lives in its own module, which documents it precisely:
 //!
-//! - `confidence`: Wilson 95% intervals and when a rate check passes,
-//!   fails or is `inconclusive` (a sample too small to tell 99.9% from
-//!   worse is not a pass).
+//! - `confidence`: exact (Clopper–Pearson) 95% intervals and when a rate
+//!   check passes, fails or is `inconclusive` (a sample too small to tell
+//!   99.9% from worse is not a pass, nor is it a failure); `beta`, the
+//!   incomplete beta function they are computed with.
 //! - `traffic`: error rate, latency percentiles, time to first token and
 //!   provider shares of a phase.
 //! - `capabilities`, `breakers`: observed states against `true`,
@@ -24,7 +25,19 @@
 //!   alert expectations.
 //! - `cost`: tokens × prices by provider and phase.
 //! - `faults`: failed applies and reverts, faults without visible effect,
-//!   dependencies that bypass their proxy.
+//!   dependencies that bypass their proxy; checks of a fault that was never
+//!   applied are not judged.
+//! - `sizing`: before a run, what each rate check's phase can prove (for
+//!   `gameday validate --plan`).
+//!
+//! **Faults that were never applied.** A phase whose fault could not be
+//! applied (its journal entry has an `apply_error`) did not test what it
+//! says, so none of its checks is judged: each is `inconclusive` with the
+//! observed text `fault <name> was never applied (<apply error>)`, and the
+//! failing `apply <name>` check says why. The same holds for the
+//! `recovery` phase when any fault of the run was never applied (it
+//! recovers from the whole timeline, and its start is the last revert).
+//! See `faults::never_applied`.
 //!
 //! **Order of checks**: the experiment's own checks (`apply`, `revert`,
 //! `effect` per fault in timeline order, then `proxy path`), then every
@@ -44,6 +57,7 @@
 //! 3 aborted.
 
 mod alerts;
+mod beta;
 mod breakers;
 mod budget;
 mod capabilities;
@@ -53,16 +67,17 @@ mod cost;
 mod faults;
 pub(crate) mod format;
 mod recovery;
+pub mod sizing;
 mod states;
 mod track;
 mod traffic;
 
 #[cfg(test)]
-mod fixture;
+pub(crate) mod fixture;
 
 pub use alerts::{RuleWatch, first_violation};
 pub use budget::monthly_budget_minutes;
-pub use confidence::{rate_status, wilson};
+pub use confidence::{clopper_pearson, rate_status, trials_needed};
 
 use crate::plan::Plan;
 use crate::results::{Check, CheckStatus, Outcome, RunRecord, RunStatus, Verdict};
@@ -77,15 +92,18 @@ pub fn judge(scenario: &Scenario, plan: &Plan, record: &RunRecord) -> Verdict {
     let alerts = alerts::evaluate(&context);
     let mut checks = faults::checks(&context);
     for expectations in &scenario.expect {
-        checks.extend(traffic::checks(
-            expectations,
-            context.stats(&expectations.phase),
-        ));
-        checks.extend(capabilities::checks(&context, expectations));
-        checks.extend(breakers::checks(&context, expectations));
-        checks.extend(recovery::check(&context, expectations));
-        checks.extend(budget::check(&context, expectations, &budget));
-        checks.extend(alerts::checks(&context, expectations, &alerts));
+        let mut phase_checks = traffic::checks(expectations, context.stats(&expectations.phase));
+        phase_checks.extend(capabilities::checks(&context, expectations));
+        phase_checks.extend(breakers::checks(&context, expectations));
+        phase_checks.extend(recovery::check(&context, expectations));
+        phase_checks.extend(budget::check(&context, expectations, &budget));
+        phase_checks.extend(alerts::checks(&context, expectations, &alerts));
+        if let Some(reason) = faults::never_applied(&context, &expectations.phase) {
+            for check in &mut phase_checks {
+                faults::not_judged(check, &reason);
+            }
+        }
+        checks.extend(phase_checks);
     }
     let requires_conclusive = scenario
         .expectations_for("run")
@@ -291,6 +309,78 @@ expect:
         });
         assert_eq!(verdict.outcome, Outcome::Failed);
         assert_eq!(verdict.checks[0].name, "revert redis-down");
+    }
+
+    #[test]
+    fn checks_of_a_fault_that_was_never_applied_are_not_judged() {
+        // Issue 17, item 1: the apply of redis-down failed, so redis never
+        // went down and caching stayed true. That is no failure of
+        // `caching: becomes false`, and no pass of anything else in the
+        // phase or in recovery: only `apply redis-down` fails.
+        let error = "error sending request for url (http://127.0.0.1:8474/proxies/redis)";
+        let verdict = judged("", |record| {
+            let fault = &mut record.faults[0];
+            fault.applied_at_s = None;
+            fault.apply_error = Some(error.to_string());
+            fault.reverted_at_s = Some(40.01);
+            fault.effect = Some(FaultEffect {
+                observed: false,
+                detail: "health and error rate unchanged".to_string(),
+            });
+            record.observations.capabilities.clear();
+            fixture::capabilities(record, 0.2, &[]);
+        });
+        assert_eq!(verdict.outcome, Outcome::Failed, "{:#?}", verdict.checks);
+        let failed: Vec<&str> = verdict
+            .checks
+            .iter()
+            .filter(|check| check.status == CheckStatus::Fail)
+            .map(|check| check.name.as_str())
+            .collect();
+        assert_eq!(failed, ["apply redis-down"]);
+        let reason = format!("fault redis-down was never applied ({error})");
+        let unjudged: Vec<(&str, &str)> = verdict
+            .checks
+            .iter()
+            .filter(|check| check.observed == reason)
+            .map(|check| (check.phase.as_str(), check.name.as_str()))
+            .collect();
+        assert!(
+            unjudged.contains(&("redis-down", "effect redis-down")),
+            "{unjudged:?}"
+        );
+        assert!(
+            unjudged.contains(&("redis-down", "capability caching")),
+            "{unjudged:?}"
+        );
+        assert!(
+            unjudged.contains(&("redis-down", "error_rate")),
+            "{unjudged:?}"
+        );
+        assert!(
+            unjudged.contains(&("recovery", "capability caching")),
+            "{unjudged:?}"
+        );
+        for check in verdict
+            .checks
+            .iter()
+            .filter(|check| check.observed == reason)
+        {
+            assert_eq!(check.status, CheckStatus::Inconclusive, "{check:#?}");
+            assert_eq!(check.confidence, None);
+        }
+        // The baseline and the run as a whole are still judged.
+        let baseline = verdict
+            .checks
+            .iter()
+            .find(|check| check.phase == "baseline" && check.name == "error_rate")
+            .unwrap();
+        assert_eq!(baseline.status, CheckStatus::Pass);
+        let budget = verdict.checks.last().unwrap();
+        assert_eq!(
+            (budget.name.as_str(), budget.status),
+            ("budget", CheckStatus::Pass)
+        );
     }
 
     #[test]

@@ -5,8 +5,8 @@
 //!   are HTTP errors, timeouts and connection errors (a degraded but
 //!   successful answer is not an error). Dropped load (arrivals not sent
 //!   because `max_in_flight` was reached) is not in the rate and is named
-//!   in the observed text. Judged with its Wilson interval (see
-//!   `confidence`).
+//!   in the observed text. Judged with its exact (Clopper–Pearson) 95%
+//!   interval (see `confidence`).
 //! - Latency (`p50`, `p95`, `p99`, `max`, `ttft_p95`) compares the phase's
 //!   recorded percentile with the bound. A percentile that breaks its bound
 //!   fails; one that holds is `inconclusive` when the phase has fewer
@@ -235,12 +235,15 @@ mod tests {
             check.observed
         );
         assert!(
-            check.observed.contains("at least 3,8"),
+            check
+                .observed
+                .contains("a perfect result needs at least 3,688"),
             "{}",
             check.observed
         );
         let high = check.confidence.unwrap().high;
-        assert!((high - 0.037).abs() < 0.001, "{high}");
+        // Clopper–Pearson: 1 − 0.025^(1/100).
+        assert!((high - 0.036_217).abs() < 1e-5, "{high}");
 
         let large = fixture::stats("baseline", 100_000, 0);
         assert_eq!(checks(&expect, Some(&large))[0].status, CheckStatus::Pass);

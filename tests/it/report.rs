@@ -611,6 +611,22 @@ fn failures_come_first_and_say_expected_versus_observed() {
     let first_pass = checks.find("<tr class=\"pass\"").expect("a passing row");
     let last_fail = checks.rfind("<tr class=\"fail\"").expect("a failing row");
     assert!(last_fail < first_pass, "failures are listed before passes");
+    // Issue 17, item 11: the banner names the failed checks, and the checks
+    // come before the budget explanation and the timeline.
+    assert!(
+        html.contains(
+            "3 of 8 checks failed: error_rate in primary-529, capability streaming in \
+             primary-529, p99 in primary-529;"
+        ),
+        "the banner names the failed checks"
+    );
+    let at = |id: &str| {
+        html.find(&format!("id=\"{id}\""))
+            .unwrap_or_else(|| panic!("no section {id}"))
+    };
+    assert!(at("verdict") < at("checks"));
+    assert!(at("checks") < at("budget"));
+    assert!(at("checks") < at("timeline"));
     let xml = render_junit(&failed);
     assert!(xml.contains("message=\"expected stays true, observed false after 3.0s"));
     let revert = render_junit(&load("revert-error"));

@@ -962,6 +962,55 @@ fn validate_plan_prints_the_resolved_timeline() {
 }
 
 #[test]
+fn validate_plan_warns_where_a_rate_check_cannot_be_conclusive() {
+    // Issue 17, item 7: at the staging template's 50 requests/s, a 20 s
+    // baseline sends about 1,000 requests, and 0 errors prove `< 0.1%`
+    // only from 3,688: say so before the run.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("short.yaml");
+    std::fs::write(
+        &file,
+        "name: short\n\
+         traffic: { rate: 50/s, warmup: 5s, duration: 120s }\n\
+         timeline:\n  - { name: redis-down, at: 20s, for: 30s, fault: { kill: redis } }\n\
+         expect:\n  baseline: { error_rate: < 0.1% }\n  redis-down: { error_rate: < 5% }\n\
+         \x20 run: { budget: within }\n",
+    )
+    .expect("write scenario");
+    let (code, stdout, stderr) = run(gameday().arg("validate").arg("--plan").arg(&file));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("rate checks at 50/s"), "{stdout}");
+    let line = |phase: &str, check: &str| {
+        stdout
+            .lines()
+            .find(|line| line.starts_with(phase) && line.contains(check))
+            .unwrap_or_else(|| panic!("no {phase} {check} row in:\n{stdout}"))
+            .to_string()
+    };
+    let baseline = line("baseline", "error_rate");
+    assert!(
+        baseline.contains("1,000 requests") && baseline.contains("3,688"),
+        "{baseline}"
+    );
+    let budget = line("run", "budget");
+    assert!(budget.contains("6,000 requests"), "{budget}");
+    let warnings: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("warning:"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{stdout}");
+    assert!(
+        warnings[0].contains("error_rate in baseline (< 0.1%)"),
+        "{stdout}"
+    );
+    assert!(
+        warnings[0].contains("a perfect result needs 3,688"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("ok: 1 scenario"), "{stdout}");
+}
+
+#[test]
 fn schema_prints_json() {
     let (code, stdout, _) = run(gameday().arg("schema"));
     assert_eq!(code, 0);

@@ -20,8 +20,11 @@ pub struct BudgetView {
     pub allowed: String,
     /// Spent error fraction.
     pub spent: String,
-    /// Spent as a share of the allowed fraction.
+    /// Spent as a share of the allowed fraction: `30%`, or `372×` from ten
+    /// times it on.
     pub spent_of_allowed: String,
+    /// What follows that number: `of the budget spent` or `the budget spent`.
+    pub spent_of_allowed_label: String,
     /// `3 of 14,980`.
     pub errors_of_requests: String,
     /// 95% interval.
@@ -104,9 +107,9 @@ pub(super) fn budget(verdict: &Verdict) -> BudgetView {
         "—".to_string()
     } else {
         format!(
-            "{} min ({} of the monthly budget)",
+            "{} min ({})",
             format::number(budget.spent * month_minutes, 1),
-            format::percent(budget.spent_of_allowed)
+            format::budget_share(budget.spent_of_allowed, "monthly budget")
         )
     };
     BudgetView {
@@ -118,7 +121,13 @@ pub(super) fn budget(verdict: &Verdict) -> BudgetView {
         },
         allowed: format::percent(budget.allowed),
         spent: format::percent(budget.spent),
-        spent_of_allowed: format::percent(budget.spent_of_allowed),
+        spent_of_allowed: format::budget_multiple(budget.spent_of_allowed),
+        spent_of_allowed_label: if format::budget_multiple(budget.spent_of_allowed).ends_with('×')
+        {
+            "the budget spent".to_string()
+        } else {
+            "of the budget spent".to_string()
+        },
         errors_of_requests: format!(
             "{} of {}",
             format::count(budget.errors),
@@ -180,15 +189,18 @@ pub(super) fn budget(verdict: &Verdict) -> BudgetView {
 /// Why each undecided check is undecided, in words.
 pub(super) fn inconclusive_notes(verdict: &Verdict) -> Vec<String> {
     let allowed = verdict.budget.allowed;
-    let needed = if allowed > 0.0 {
-        // With zero errors, the 95% Wilson upper bound is about 3.84 / (n + 3.84).
-        format!(
-            " With no errors at all, about {} requests are needed before the 95% upper bound falls below {}.",
-            format::count((3.84 / allowed).ceil() as u64),
+    let bound = crate::scenario::Comparison {
+        op: crate::scenario::Op::Le,
+        value: allowed,
+    };
+    let needed = match crate::verdict::trials_needed(&bound) {
+        // With zero errors the exact 95% upper bound is 1 − 0.025^(1/n).
+        Some(needed) if allowed > 0.0 => format!(
+            " With no errors at all, {} requests are needed before the 95% upper bound falls to {}.",
+            format::count(needed),
             format::percent(allowed)
-        )
-    } else {
-        String::new()
+        ),
+        _ => String::new(),
     };
     let mut notes: Vec<String> = verdict
         .checks

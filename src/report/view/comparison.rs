@@ -53,7 +53,7 @@ pub(super) fn comparison(before: &Results, now: &Results, href: String) -> Compa
         "error budget spent",
         budget(before),
         budget(now),
-        format::percent,
+        format::budget_multiple,
         |d| {
             format!(
                 "{}{} points",

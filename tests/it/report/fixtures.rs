@@ -114,23 +114,9 @@ fn fault(
     }
 }
 
-/// Wilson score interval at 95%.
-fn wilson(errors: u64, requests: u64) -> Interval {
-    if requests == 0 {
-        return Interval {
-            low: 0.0,
-            high: 1.0,
-        };
-    }
-    let (n, z) = (requests as f64, 1.96_f64);
-    let p = errors as f64 / n;
-    let centre = p + z * z / (2.0 * n);
-    let spread = z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt();
-    let denominator = 1.0 + z * z / n;
-    Interval {
-        low: ((centre - spread) / denominator).max(0.0),
-        high: ((centre + spread) / denominator).min(1.0),
-    }
+/// The verdict's own interval (exact Clopper–Pearson, 95%).
+fn exact_interval(errors: u64, requests: u64) -> Interval {
+    gameday::verdict::clopper_pearson(errors, requests)
 }
 
 fn round(value: f64, decimals: i32) -> f64 {
@@ -419,7 +405,7 @@ fn check(name: &str, phase: &str, status: CheckStatus, expected: &str, observed:
 fn rate_check(record: &RunRecord, phase: &str, limit: f64) -> Check {
     let stats = record.traffic.phases.iter().find(|p| p.name == phase);
     let (errors, total) = stats.map_or((0, 0), |s| (s.outcomes.errors(), s.outcomes.total()));
-    let interval = wilson(errors, total);
+    let interval = exact_interval(errors, total);
     let status = if interval.high < limit {
         CheckStatus::Pass
     } else if interval.low > limit {
@@ -455,7 +441,7 @@ fn budget(record: &RunRecord, allowed: f64, production_rate: Option<f64>) -> Bud
     } else {
         0.0
     };
-    let confidence = wilson(errors, requests);
+    let confidence = exact_interval(errors, requests);
     let status = if requests == 0 || (confidence.low <= allowed && confidence.high >= allowed) {
         CheckStatus::Inconclusive
     } else if spent <= allowed {
