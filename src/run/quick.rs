@@ -149,8 +149,117 @@ pub fn transform(scenario: &Scenario) -> Scenario {
     for rule in &mut quick.halt {
         rule.window = rule.window.min(measured);
     }
-    quick.source.text = annotate(&scenario.source.text, &quick, factor);
+    let sized = size_rate_checks(&mut quick);
+    quick.source.text = annotate(&scenario.source.text, &quick, factor, &sized);
     quick
+}
+
+/// Of the trials a phase is expected to have, the share a rate check is
+/// sized for: arrivals are random, and a run with a few fewer requests than
+/// expected must still be able to conclude.
+const SIZING_SHARE: f64 = 0.8;
+
+/// One rate bound a quick run loosened to what its phase can prove.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SizedCheck {
+    /// The phase (`run` for the budget).
+    pub phase: String,
+    /// The check (`error_rate`, `provider NAME`, `budget`).
+    pub check: String,
+    /// The bound as written, and as the quick run judges it.
+    pub written: String,
+    pub sized: String,
+}
+
+/// Loosens every rate bound (`error_rate`, provider shares, the budget's
+/// availability) that the quick phase is too short to prove even with a
+/// perfect result, to the tightest bound that a perfect result on
+/// [`SIZING_SHARE`] of the phase's expected trials does prove (rounded
+/// outward to two significant digits). A quick run has a few hundred
+/// requests a phase: `< 0.1%` needs 3,688, so without this every quick run
+/// would be inconclusive by construction. Bounds a phase can prove stay as
+/// written; each change is returned (and written into the scenario-as-run
+/// comment and the check's expected text).
+fn size_rate_checks(quick: &mut Scenario) -> Vec<SizedCheck> {
+    use crate::scenario::{Comparison, Op};
+    use crate::verdict::format::rate_bound;
+    let plan = crate::plan::Plan::from_scenario(quick);
+    let mut sized = Vec::new();
+    for size in crate::verdict::sizing::rate_checks(quick, &plan) {
+        if size.can_pass() {
+            continue;
+        }
+        let trials = ((size.trials as f64) * SIZING_SHARE).floor() as u64;
+        if trials == 0 {
+            continue;
+        }
+        let provable = |op: Op| match op {
+            Op::Lt | Op::Le => round_outward(crate::verdict::clopper_pearson(0, trials).high, true),
+            Op::Gt | Op::Ge => {
+                round_outward(crate::verdict::clopper_pearson(trials, trials).low, false)
+            }
+        };
+        let loosen = |bound: &mut Comparison<f64>| -> Option<(String, String)> {
+            let written = rate_bound(bound);
+            let value = provable(bound.op);
+            let looser = match bound.op {
+                Op::Lt | Op::Le => value > bound.value,
+                Op::Gt | Op::Ge => value < bound.value,
+            };
+            looser.then(|| {
+                bound.value = value;
+                (written, rate_bound(bound))
+            })
+        };
+        let Some(expectations) = quick.expect.iter_mut().find(|e| e.phase == size.phase) else {
+            continue;
+        };
+        let change = if size.check == "error_rate" {
+            expectations.error_rate.as_mut().and_then(loosen)
+        } else if let Some(provider) = size.check.strip_prefix("provider ") {
+            expectations.providers.get_mut(provider).and_then(loosen)
+        } else if size.check == "budget" {
+            let mut bound = Comparison {
+                op: Op::Le,
+                value: 1.0 - quick.availability,
+            };
+            loosen(&mut bound).inspect(|_| quick.availability = 1.0 - bound.value)
+        } else {
+            None
+        };
+        if let Some((written, now)) = change {
+            sized.push(SizedCheck {
+                phase: size.phase,
+                check: size.check,
+                written,
+                sized: now,
+            });
+        }
+    }
+    sized
+}
+
+/// `value` (a fraction) rounded to two significant digits away from the
+/// side a check must prove: up for an upper bound, down for a lower one.
+fn round_outward(value: f64, up: bool) -> f64 {
+    if !(value.is_finite() && value > 0.0 && value < 1.0) {
+        return value.clamp(0.0, 1.0);
+    }
+    let scale = 10f64.powi(1 - value.log10().floor() as i32);
+    let rounded = if up {
+        (value * scale).ceil() / scale
+    } else {
+        (value * scale).floor() / scale
+    };
+    // Strictly past the provable value, so a perfect result passes `<` and `>`.
+    if up && rounded <= value {
+        rounded + 1.0 / scale
+    } else if !up && rounded >= value {
+        rounded - 1.0 / scale
+    } else {
+        rounded
+    }
+    .clamp(0.0, 1.0)
 }
 
 /// [`transform`], then the validation a scenario file gets: a scenario whose
@@ -259,7 +368,7 @@ fn measured_length(scenario: &Scenario) -> Duration {
 
 /// The file as run: the original text plus a comment saying what `--quick`
 /// made of it, so the report's "scenario as run" does not mislead.
-fn annotate(text: &str, quick: &Scenario, factor: f64) -> String {
+fn annotate(text: &str, quick: &Scenario, factor: f64, sized: &[SizedCheck]) -> String {
     let mut note = format!(
         "\n# --- run with --quick (scale {:.3}): rate {}/s, warmup {}, duration {}, recovery {}",
         factor,
@@ -274,6 +383,12 @@ fn annotate(text: &str, quick: &Scenario, factor: f64) -> String {
             entry.name,
             format_duration(entry.at),
             format_duration(entry.duration)
+        ));
+    }
+    for check in sized {
+        note.push_str(&format!(
+            "\n#     {} {}: {} judged as {} (what a perfect result on this quick phase can prove)",
+            check.phase, check.check, check.written, check.sized
         ));
     }
     let mut annotated = text.trim_end().to_owned();
@@ -436,5 +551,60 @@ expect:
         };
         assert!(error.contains("with --quick"), "{error}");
         assert!(error.contains("between"), "{error}");
+    }
+
+    const TIGHT: &str = "\
+name: tight
+availability: 99.9%
+traffic: { rate: 150/s, warmup: 20s, duration: 2m }
+timeline:
+  - { name: redis-down, at: 40s, for: 40s, fault: { kill: redis } }
+expect:
+  baseline:
+    error_rate: < 0.1%
+  redis-down:
+    error_rate: < 50%
+  run:
+    budget: within
+recovery: 30s
+";
+
+    #[test]
+    fn rate_checks_a_quick_phase_cannot_prove_are_sized_to_what_it_can() {
+        let original = scenario(TIGHT);
+        let quick = transform(&original);
+        let baseline = quick.expectations_for("baseline").expect("baseline");
+        let bound = baseline.error_rate.as_ref().expect("error_rate");
+        // A 4 s baseline at 50/s: ~200 requests, sized on 160: a perfect
+        // result proves < 2.28%, rounded outward to < 2.3%.
+        assert!((bound.value - 0.023).abs() < 1e-12, "{}", bound.value);
+        // A perfect result on the sized share passes it; one error does not.
+        let cp = crate::verdict::clopper_pearson(0, 160).high;
+        assert!(cp < bound.value, "{cp}");
+        // A bound the phase can prove is kept as written.
+        let down = quick.expectations_for("redis-down").expect("redis-down");
+        assert_eq!(down.error_rate.as_ref().map(|b| b.value), Some(0.5));
+        // The budget's availability is sized for the whole measured run.
+        assert!(quick.availability < 0.999 && quick.availability > 0.99);
+        // Every change is written into the scenario as run.
+        assert!(
+            quick
+                .source
+                .text
+                .contains("baseline error_rate: < 0.1% judged as < 2.3%"),
+            "{}",
+            quick.source.text
+        );
+        assert!(quick.source.text.contains("run budget:"), "{}", quick.source.text);
+        // The original is untouched.
+        assert_eq!(original.availability, 0.999);
+    }
+
+    #[test]
+    fn outward_rounding_keeps_two_significant_digits_past_the_value() {
+        assert_eq!(round_outward(0.02279, true), 0.023);
+        assert_eq!(round_outward(0.023, true), 0.024);
+        assert_eq!(round_outward(0.9771, false), 0.97);
+        assert_eq!(round_outward(0.00041, true), 0.00042);
     }
 }
