@@ -399,10 +399,10 @@ impl TlsServer {
             port,
             _dir: dir,
         };
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
-                std::time::Instant::now() < deadline,
+                tokio::time::Instant::now() < deadline,
                 "openssl s_server did not listen"
             );
             std::thread::sleep(Duration::from_millis(50));
