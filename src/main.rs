@@ -6,6 +6,7 @@
 //! 0 success; 1 a check failed; 2 invalid input or setup error;
 //! 3 aborted by a halt condition.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -106,12 +107,15 @@ fn main() -> ExitCode {
     }
 }
 
+/// Logs on stderr, coloured only when stderr is a terminal (a log file or a
+/// CI log gets plain text, no escape codes).
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,gameday::run=info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .init();
 }

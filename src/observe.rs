@@ -130,6 +130,12 @@ impl Observer {
         self.lock().latest.clone()
     }
 
+    /// The last failure of a poll of `route` (a path such as `/health`),
+    /// if any poll of it has failed.
+    pub fn last_error(&self, route: &str) -> Option<String> {
+        self.lock().last_error.get(route).cloned()
+    }
+
     /// Everything recorded so far.
     pub fn observations(&self) -> Observations {
         self.lock().record.clone()
@@ -240,9 +246,11 @@ async fn fetch(http: &reqwest::Client, url: String) -> Result<Value, String> {
     serde_json::from_slice(&body).map_err(|_| format!("HTTP {status}: not JSON"))
 }
 
+/// The error and its causes (a bad certificate named as such), without the URL.
 fn without_url(error: &reqwest::Error) -> String {
-    let mut text = error.to_string();
+    let mut text = crate::traffic::failures::describe_error(error);
     if let Some(url) = error.url() {
+        text = text.replace(&format!(" for url ({url})"), "");
         text = text.replace(url.as_str(), "<url>");
     }
     text

@@ -186,8 +186,9 @@ pub struct Preflight {
 pub struct ProxyPathEvidence {
     /// Proxy name.
     pub proxy: String,
-    /// Whether its counters grew under traffic.
-    pub passes_through: bool,
+    /// Whether its traffic was seen crossing the proxy: `None` when nothing
+    /// could be measured (unknown, not "no").
+    pub passes_through: Option<bool>,
     /// What was measured.
     pub detail: String,
 }
@@ -314,7 +315,8 @@ pub struct PhaseStats {
     pub name: String,
     /// Requests sent.
     pub sent: u64,
-    /// Dropped load.
+    /// Dropped load (also history reads not sent because every turn of
+    /// their conversation was dropped).
     pub dropped: u64,
     /// Requests sent more than 10 ms after their intended start (the
     /// generator fell behind its schedule; their latency still counts from
@@ -340,9 +342,67 @@ pub struct PhaseStats {
     /// Requests that reported each degraded capability.
     #[serde(default)]
     pub degraded: BTreeMap<String, u64>,
+    /// The distinct failures, most frequent first (at most
+    /// [`MAX_FAILURES`]); empty when nothing failed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<FailureSummary>,
+    /// Failed requests not in `failures` (the list is bounded).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub other_failures: u64,
     /// HdrHistogram V2 (deflate, base64) of all latencies in microseconds, for merging.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub histogram: Option<String>,
+}
+
+/// Most distinct failures kept per phase in [`PhaseStats::failures`].
+pub const MAX_FAILURES: usize = 20;
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
+}
+
+/// One distinct failure of a phase: requests of one operation that failed
+/// the same way (same class, status and error code).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailureSummary {
+    /// `chat`, `chat_stream` or `history`.
+    pub operation: String,
+    /// `http_error`, `timeout` or `connection_error`.
+    pub class: String,
+    /// The HTTP status, for an answer with one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// `error.code` of the error body (or of a stream's `error` event).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The message of the first such failure (the error body's
+    /// `error.message`, or what the transport said), at most 200 characters.
+    pub message: String,
+    /// How many requests failed this way.
+    pub count: u64,
+    /// When the first and the last of them finished, seconds from the run start.
+    pub first_s: f64,
+    /// See `first_s`.
+    pub last_s: f64,
+}
+
+impl FailureSummary {
+    /// One line: `11× history HTTP 404 not_found: no such conversation`.
+    pub fn line(&self) -> String {
+        let what = match self.status {
+            Some(status) => format!("HTTP {status}"),
+            None => self.class.replace('_', " "),
+        };
+        let code = self
+            .code
+            .as_deref()
+            .map(|code| format!(" {code}"))
+            .unwrap_or_default();
+        format!(
+            "{}× {} {what}{code}: {}",
+            self.count, self.operation, self.message
+        )
+    }
 }
 
 /// Statistics of one operation within a phase.

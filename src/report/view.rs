@@ -133,7 +133,9 @@ pub fn build(results: &Results, previous: Option<(&Results, String)>) -> ReportV
         inconclusive: verdict.map(inconclusive_notes).unwrap_or_default(),
         timeline: timeline::build(results, &axis),
         lanes: lanes::build(results, &axis),
-        checks: verdict.map(check_rows).unwrap_or_default(),
+        checks: verdict
+            .map(|verdict| check_rows(verdict, &record.traffic.phases))
+            .unwrap_or_default(),
         checks_summary: checks_summary(verdict),
         phases: phase_rows(results),
         faults: record.faults.iter().map(fault_row).collect(),

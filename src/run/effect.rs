@@ -6,9 +6,20 @@
 //! in its window (plus a short grace period) for any of: a change of the
 //! target's health components, capabilities or breakers; an error rate above
 //! the baseline's; a p99 latency more than 1.5× the baseline's (and at least
-//! 20 ms more). Pure: it reads only the record.
+//! 20 ms more); responses of the fault's phase that say they were degraded
+//! (`degraded` in the body or the `x-degraded-capabilities` header) naming a
+//! capability more often than in the baseline; turns served by a provider
+//! other than the baseline's usual one more often than in the baseline.
+//! Pure: it reads only the record.
 
-use crate::results::{FaultEffect, RunRecord, SecondBucket};
+use crate::results::{FaultEffect, PhaseStats, RunRecord, SecondBucket};
+
+/// How much more often (a share of the phase's responses) a degraded
+/// capability or another provider must show in a fault's phase than in the
+/// baseline to count as its effect: five percentage points, so a stray
+/// degraded response is not evidence but a platform that degrades most
+/// requests is.
+const SHARE_RISE: f64 = 0.05;
 
 /// Seconds after the revert that still count as the fault's effect.
 const GRACE_S: f64 = 2.0;
@@ -24,6 +35,9 @@ pub fn assess(record: &mut RunRecord) {
     let base = baseline.map(|(from, to)| window_figures(&record.traffic.seconds, from, to));
     let observations = record.observations.clone();
     let seconds = record.traffic.seconds.clone();
+    let phases = record.traffic.phases.clone();
+    let stats = |name: &str| phases.iter().find(|p| p.name == name);
+    let base_stats = stats("baseline");
     for fault in &mut record.faults {
         let Some(applied) = fault.applied_at_s else {
             continue;
@@ -49,11 +63,17 @@ pub fn assess(record: &mut RunRecord) {
                 seen.push("p99 latency rose");
             }
         }
+        let mut said = stats(&fault.name)
+            .map(|during| responses_said(during, base_stats))
+            .unwrap_or_default();
+        let mut seen: Vec<String> = seen.into_iter().map(str::to_owned).collect();
+        seen.append(&mut said);
         fault.effect = Some(if seen.is_empty() {
             FaultEffect {
                 observed: false,
-                detail: "no change in health, capabilities, breakers, errors or latency: \
-                         does the dependency's traffic really pass through the fault?"
+                detail: "no change in health, capabilities, breakers, errors, latency, degraded \
+                         responses or providers: does the dependency's traffic really pass \
+                         through the fault?"
                     .to_owned(),
             }
         } else {
@@ -63,6 +83,62 @@ pub fn assess(record: &mut RunRecord) {
             }
         });
     }
+}
+
+/// What the responses of a fault's phase said beyond the baseline's:
+/// capabilities named as degraded, and turns served by a provider other than
+/// the baseline's usual one, each when its share rose by [`SHARE_RISE`].
+fn responses_said(during: &PhaseStats, baseline: Option<&PhaseStats>) -> Vec<String> {
+    let mut said = Vec::new();
+    let share = |count: u64, total: u64| {
+        if total == 0 {
+            0.0
+        } else {
+            count as f64 / total as f64
+        }
+    };
+    let responses = during.outcomes.total();
+    for (capability, &count) in &during.degraded {
+        let before = baseline.map_or(0.0, |base| {
+            share(
+                base.degraded.get(capability).copied().unwrap_or(0),
+                base.outcomes.total(),
+            )
+        });
+        if share(count, responses) > before + SHARE_RISE {
+            said.push(format!(
+                "{count} of {responses} responses said degraded: {capability}"
+            ));
+        }
+    }
+    // The usual provider: the baseline's most used, else the phase's own.
+    let usual = baseline
+        .and_then(|base| base.providers.iter().max_by_key(|(_, count)| **count))
+        .or_else(|| during.providers.iter().max_by_key(|(_, count)| **count))
+        .map(|(name, _)| name.clone());
+    if let Some(usual) = usual {
+        let others = |stats: &PhaseStats| {
+            let total: u64 = stats.providers.values().sum();
+            let other: u64 = stats
+                .providers
+                .iter()
+                .filter(|(name, _)| **name != usual)
+                .map(|(_, count)| count)
+                .sum();
+            (other, total)
+        };
+        let (other, turns) = others(during);
+        let before = baseline.map_or(0.0, |base| {
+            let (other, total) = others(base);
+            share(other, total)
+        });
+        if other > 0 && share(other, turns) > before + SHARE_RISE {
+            said.push(format!(
+                "{other} of {turns} turns served by a provider other than {usual}"
+            ));
+        }
+    }
+    said
 }
 
 /// (error rate, worst per-second p99 ms) over seconds in [from, to).
@@ -85,4 +161,148 @@ fn window_figures(seconds: &[SecondBucket], from: f64, to: f64) -> (f64, f64) {
         errors as f64 / total as f64
     };
     (rate, p99)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::{FaultRecord, OutcomeCounts, PhaseKind, PhaseWindow, Preflight};
+
+    fn stats(name: &str, ok: u64, degraded_ok: u64) -> PhaseStats {
+        PhaseStats {
+            name: name.to_owned(),
+            sent: ok + degraded_ok,
+            outcomes: OutcomeCounts {
+                ok,
+                degraded_ok,
+                ..OutcomeCounts::default()
+            },
+            ..PhaseStats::default()
+        }
+    }
+
+    /// A record with a baseline (0-10 s) and a fault `redis-down` (10-20 s)
+    /// whose health, capabilities, breakers, errors and latency never moved.
+    fn record(baseline: PhaseStats, during: PhaseStats) -> RunRecord {
+        let window = |name: &str, kind, start_s, end_s| PhaseWindow {
+            name: name.to_owned(),
+            kind,
+            start_s,
+            end_s,
+            maintenance: false,
+        };
+        let seconds = (0..20)
+            .map(|t| SecondBucket {
+                t,
+                sent: 33,
+                outcomes: OutcomeCounts {
+                    ok: 33,
+                    ..OutcomeCounts::default()
+                },
+                ..SecondBucket::default()
+            })
+            .collect();
+        RunRecord {
+            schema_version: crate::results::SCHEMA_VERSION,
+            run_id: "r".to_owned(),
+            gameday_version: "0".to_owned(),
+            scenario: crate::results::ScenarioInfo {
+                name: "s".to_owned(),
+                description: String::new(),
+                file: None,
+                source: String::new(),
+                availability: 0.999,
+            },
+            target: crate::results::TargetInfo {
+                kind: "external".to_owned(),
+                url: "http://x".to_owned(),
+                toxiproxy: None,
+            },
+            started_at: String::new(),
+            ended_at: None,
+            seed: 1,
+            status: crate::results::RunStatus::Completed,
+            plan: crate::results::PlanInfo {
+                warmup_s: 0.0,
+                duration_s: 20.0,
+                recovery_s: 0.0,
+                phases: vec![
+                    window("baseline", PhaseKind::Baseline, 0.0, 10.0),
+                    window("redis-down", PhaseKind::Fault, 10.0, 20.0),
+                ],
+            },
+            preflight: Preflight::default(),
+            faults: vec![FaultRecord {
+                name: "redis-down".to_owned(),
+                kind: "proxy_down".to_owned(),
+                target: "redis".to_owned(),
+                description: String::new(),
+                planned_at_s: 10.0,
+                planned_end_s: 20.0,
+                maintenance: false,
+                applied_at_s: Some(10.0),
+                apply_error: None,
+                reverted_at_s: Some(20.0),
+                revert_error: None,
+                effect: None,
+            }],
+            traffic: crate::results::TrafficRecord {
+                target_rate: 33.0,
+                seconds,
+                phases: vec![baseline, during],
+            },
+            observations: Default::default(),
+            environment: Default::default(),
+        }
+    }
+
+    fn assessed(record: &mut RunRecord) -> FaultEffect {
+        assess(record);
+        record.faults[0].effect.clone().expect("an effect")
+    }
+
+    #[test]
+    fn responses_that_say_degraded_are_evidence() {
+        // The external game day of issue 17: 309 of 330 responses carried
+        // `degraded: caching`, nothing else moved.
+        let mut during = stats("redis-down", 21, 309);
+        during.degraded.insert("caching".to_owned(), 309);
+        let mut record = record(stats("baseline", 330, 0), during);
+        let effect = assessed(&mut record);
+        assert!(effect.observed, "{}", effect.detail);
+        assert_eq!(effect.detail, "309 of 330 responses said degraded: caching");
+    }
+
+    #[test]
+    fn a_provider_change_is_evidence_and_the_baseline_share_is_not() {
+        let mut baseline = stats("baseline", 330, 0);
+        baseline.providers.insert("primary".to_owned(), 300);
+        baseline.providers.insert("fallback".to_owned(), 3);
+        let mut during = stats("redis-down", 330, 0);
+        during.providers.insert("fallback".to_owned(), 280);
+        during.providers.insert("primary".to_owned(), 20);
+        let effect = assessed(&mut record(baseline.clone(), during));
+        assert!(effect.observed, "{}", effect.detail);
+        assert!(
+            effect
+                .detail
+                .contains("280 of 300 turns served by a provider other than primary"),
+            "{}",
+            effect.detail
+        );
+
+        // As degraded as the baseline already was, on the usual provider:
+        // no evidence.
+        baseline.degraded.insert("analytics".to_owned(), 330);
+        let mut during = stats("redis-down", 0, 330);
+        during.degraded.insert("analytics".to_owned(), 330);
+        during.providers.insert("primary".to_owned(), 300);
+        let effect = assessed(&mut record(baseline, during));
+        assert!(!effect.observed, "{}", effect.detail);
+        assert!(
+            effect.detail.contains("degraded responses"),
+            "{}",
+            effect.detail
+        );
+    }
 }

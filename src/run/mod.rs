@@ -394,14 +394,26 @@ fn preflight(
                 problems.push(format!("capabilities off: {}", off.join(", ")));
             }
         }
-        None => problems.push("the capabilities route did not answer".to_owned()),
+        None => problems.push(format!(
+            "the capabilities route did not answer{}",
+            observer
+                .last_error(&prepared.observer.capabilities_path)
+                .map(|error| format!(" ({error})"))
+                .unwrap_or_default()
+        )),
     }
     match &latest.health {
         Some((status, _)) if status == "unhealthy" => {
             problems.push("health is unhealthy".to_owned())
         }
         Some((status, _)) => messages.push(format!("health {status}")),
-        None => problems.push("the health route did not answer".to_owned()),
+        None => problems.push(format!(
+            "the health route did not answer{}",
+            observer
+                .last_error(&prepared.observer.health_path)
+                .map(|error| format!(" ({error})"))
+                .unwrap_or_default()
+        )),
     }
     let snapshot = live.snapshot();
     if snapshot.completed == 0 {
@@ -413,7 +425,13 @@ fn preflight(
             snapshot.completed, snapshot.errors
         ));
         if rate > 0.01 {
-            problems.push(format!("{:.1}% of warm-up requests failed", rate * 100.0));
+            problems.push(format!(
+                "{} errors in {} warm-up requests ({:.1}%){}",
+                snapshot.errors,
+                snapshot.completed,
+                rate * 100.0,
+                top_failures(live)
+            ));
         }
     }
     let proxy_paths = match &scenario.target {
@@ -421,7 +439,7 @@ fn preflight(
             .iter()
             .map(|name| ProxyPathEvidence {
                 proxy: (*name).to_owned(),
-                passes_through: true,
+                passes_through: Some(true),
                 detail: "the lab wires the platform to this proxy's listen address".to_owned(),
             })
             .collect(),
@@ -435,10 +453,10 @@ fn preflight(
             })
             .map(|proxy| ProxyPathEvidence {
                 proxy,
-                passes_through: false,
+                passes_through: None,
                 detail: format!(
-                    "not verifiable before the run with {}: Toxiproxy exposes no traffic counters; \
-                     see each fault's effect evidence",
+                    "nothing measured: {} exposes no traffic counters, so gameday cannot see \
+                     this dependency's traffic cross it; see each fault's effect evidence",
                     prepared.info.toxiproxy.as_deref().unwrap_or("no Toxiproxy")
                 ),
             })
@@ -453,7 +471,24 @@ fn preflight(
     }
 }
 
-/// Verdict, results.json, report.html, junit.xml, index; the summary.
+/// The most frequent distinct failures of the warm-up, as `: 11× history
+/// HTTP 404 not_found: ...; 2× chat timeout: ...` (empty when none is known).
+fn top_failures(live: &crate::traffic::LiveHandle) -> String {
+    const SHOWN: usize = 3;
+    let (failures, others) = live.failures_so_far("warmup");
+    if failures.is_empty() {
+        return String::new();
+    }
+    let mut lines: Vec<String> = failures.iter().take(SHOWN).map(|f| f.line()).collect();
+    let more: u64 = failures.iter().skip(SHOWN).map(|f| f.count).sum::<u64>() + others;
+    if more > 0 {
+        lines.push(format!("{more} more"));
+    }
+    format!(": {}", lines.join("; "))
+}
+
+/// Verdict, results.json, report.html, junit.xml, index; the summary. A run
+/// that could not run prints why on stderr first, before any summary.
 fn finish(
     scenario: &Scenario,
     plan: &Plan,
@@ -461,6 +496,9 @@ fn finish(
     options: &RunOptions,
 ) -> anyhow::Result<RunSummary> {
     let mut record = journal.record();
+    if let RunStatus::Error { message } = &record.status {
+        eprintln!("error: {}: {message}", scenario.name);
+    }
     record.ended_at = Some(crate::timestamp::now_rfc3339());
     let verdict: Verdict = crate::verdict::judge(scenario, plan, &record);
     let exit_code = crate::verdict::exit_code(&verdict);

@@ -232,6 +232,13 @@ fn check_traffic(scenario: &Scenario, problems: &mut Problems) {
             "every weight of `traffic.mix` is zero: no request would be sent",
             "e.g. `mix: { chat: 80, chat_stream: 15, history: 5 }`",
         );
+    } else if mix.history > 0.0 && mix.chat + mix.chat_stream <= 0.0 {
+        problems.value_with_help(
+            "traffic.mix",
+            "`traffic.mix` reads history but sends no turn: gameday reads only conversations \
+             it has written to",
+            "give `chat` or `chat_stream` a weight above 0",
+        );
     }
     if traffic.conversations == 0 {
         problems.value(

@@ -16,11 +16,13 @@ use tokio::time::Instant;
 
 use super::histogram;
 use super::live::{LiveHandle, Shared};
+use super::outcome::{Completion, OutcomeClass};
 use super::phases::{PhaseMask, PhaseSet};
 use super::recorder::{Recorder, second_of};
 use super::request::Sender;
-use super::schedule::{Arrival, Schedule};
+use super::schedule::{Arrival, Operation, Schedule};
 use super::spec::{Endpoints, TrafficSpec};
+use super::written::Written;
 use super::{TrafficError, is_late};
 use crate::results::{PhaseWindow, TrafficRecord};
 
@@ -41,6 +43,8 @@ pub struct Generator {
     /// Optional bound on connections (requests on the wire), see
     /// [`Generator::with_max_connections`].
     connections: Option<Arc<Semaphore>>,
+    /// Which conversations have had a turn sent or answered.
+    written: Arc<Written>,
 }
 
 impl Generator {
@@ -56,7 +60,9 @@ impl Generator {
             .map_err(|error| TrafficError::Histogram(format!("{error:?}")))?;
         let recorder = Recorder::new(spec.rate, phases.clone(), template);
         let sender = Sender::new(&spec, endpoints)?;
+        let written = Arc::new(Written::new(spec.conversations));
         Ok(Self {
+            written,
             spec,
             phases,
             sender: Arc::new(sender),
@@ -149,8 +155,12 @@ impl Generator {
         let now = Instant::now();
         let now_offset = now.saturating_duration_since(start);
         let mask = self.phases.mask(arrival.offset);
+        let history = arrival.operation == Operation::History;
+        // A history read whose conversation's turns were all dropped is not
+        // sent either: gameday reads only conversations it has written to.
+        let unwritten = history && !self.written.has_sent_turn(arrival.conversation);
         // Only this task increments, so the bound cannot be overshot.
-        if shared.in_flight.load(Ordering::Acquire) >= self.spec.max_in_flight {
+        if unwritten || shared.in_flight.load(Ordering::Acquire) >= self.spec.max_in_flight {
             shared.dropped.fetch_add(1, Ordering::Relaxed);
             if !drops.add(arrival.offset, mask, now_offset) {
                 let mut recorder = shared.recorder();
@@ -161,6 +171,12 @@ impl Generator {
         }
         shared.in_flight.fetch_add(1, Ordering::AcqRel);
         shared.sent.fetch_add(1, Ordering::Relaxed);
+        if arrival.operation.is_turn() {
+            self.written.turn_sent(arrival.conversation);
+        }
+        // A 404 is an error only for a conversation the platform confirmed
+        // writing before the read was sent.
+        let confirmed = history && self.written.has_answered_turn(arrival.conversation);
         if is_late(arrival.offset, now_offset) {
             shared.late.fetch_add(1, Ordering::Relaxed);
         }
@@ -175,10 +191,19 @@ impl Generator {
         let sender = Arc::clone(&self.sender);
         let shared = Arc::clone(shared);
         let connections = self.connections.clone();
+        let written = Arc::clone(&self.written);
         tokio::spawn(async move {
-            let completion = sender
+            let mut completion = sender
                 .execute(&arrival, intended, connections.as_deref())
                 .await;
+            if arrival.operation.is_turn() && !completion.class.is_error() {
+                written.turn_answered(arrival.conversation);
+            }
+            if history && !confirmed && completion.is_not_found() {
+                // The contract's answer for a conversation the platform
+                // does not know (yet): its turns failed or are in flight.
+                completion = Completion::bare(OutcomeClass::Ok);
+            }
             let finished = Instant::now();
             let latency = finished.saturating_duration_since(intended);
             shared.completed.fetch_add(1, Ordering::Relaxed);

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 use super::histogram::{self, LatencyHistogram};
 use super::recorder::Recorder;
-use crate::results::SecondBucket;
+use crate::results::{FailureSummary, SecondBucket};
 
 /// Seconds kept in the live window (the error rate and p99 window).
 const SLOTS: u64 = 10;
@@ -241,6 +241,13 @@ impl LiveHandle {
     /// second `from` on: a cheap incremental read for a halt rule that polls.
     pub fn seconds_since(&self, from: u32) -> Vec<SecondBucket> {
         self.shared.recorder().seconds_since(from)
+    }
+
+    /// The distinct failures so far of the phase named `phase` (e.g.
+    /// `warmup`, for the preflight), most frequent first, and how many
+    /// failed requests are not listed.
+    pub fn failures_so_far(&self, phase: &str) -> (Vec<FailureSummary>, u64) {
+        self.shared.recorder().failures_so_far(phase)
     }
 }
 

@@ -17,17 +17,22 @@
 //! - [`request`]: one HTTP exchange, JSON or SSE, into a completion;
 //! - [`http1`]: the lean keep-alive HTTP/1.1 client it uses for `http://`;
 //! - [`sse`] and [`outcome`]: how an answer is read and classified (pure);
+//! - [`failures`]: the distinct failures of a phase, and transport errors
+//!   in words;
 //! - [`phases`]: which phases a request counts in;
 //! - [`recorder`], [`histogram`], [`seconds`]: the statistics and their
 //!   summaries;
 //! - [`live`]: the view other tasks read while the run goes;
-//! - [`pool`]: whether the pool can carry the load at all.
+//! - [`pool`]: whether the pool can carry the load at all;
+//! - [`written`]: which conversations have had a turn sent or answered, so
+//!   history reads go only to conversations gameday has written to.
 //!
 //! It does no orchestration (faults, observer, verdict are the runner's)
 //! and logs no header value.
 
 use std::time::Duration;
 
+pub mod failures;
 pub mod generator;
 pub mod histogram;
 pub mod http1;
@@ -41,6 +46,7 @@ pub mod schedule;
 pub mod seconds;
 pub mod spec;
 pub mod sse;
+pub mod written;
 
 pub use generator::Generator;
 pub use live::{LiveHandle, LiveSnapshot};

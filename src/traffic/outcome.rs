@@ -71,6 +71,28 @@ pub struct Report {
     pub ttft: Option<Duration>,
 }
 
+/// What is known of a failed request, for the phase's list of distinct
+/// failures (boxed in [`Completion`]: most requests do not fail).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Failure {
+    /// The HTTP status, when an answer came.
+    pub status: Option<u16>,
+    /// `error.code` of the error body or of a stream's `error` event.
+    pub code: Option<String>,
+    /// `error.message`, or what the transport said.
+    pub message: String,
+}
+
+impl Failure {
+    /// A failure known only by what went wrong.
+    pub fn message(message: impl Into<String>) -> Box<Self> {
+        Box::new(Self {
+            message: message.into(),
+            ..Self::default()
+        })
+    }
+}
+
 /// The outcome of one request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Completion {
@@ -78,6 +100,8 @@ pub struct Completion {
     pub class: OutcomeClass,
     /// What the target said.
     pub report: Report,
+    /// Why it failed, for an error class.
+    pub failure: Option<Box<Failure>>,
 }
 
 impl Completion {
@@ -86,8 +110,67 @@ impl Completion {
         Self {
             class,
             report: Report::default(),
+            failure: None,
         }
     }
+
+    /// A request that got no (complete) answer, and why.
+    pub fn failed(class: OutcomeClass, message: impl Into<String>) -> Self {
+        Self {
+            class,
+            report: Report::default(),
+            failure: Some(Failure::message(message)),
+        }
+    }
+
+    /// Whether the target answered 404.
+    pub fn is_not_found(&self) -> bool {
+        self.failure
+            .as_ref()
+            .is_some_and(|failure| failure.status == Some(404))
+    }
+}
+
+/// The contract's error body, `{"error": {"code": "...", "message": "..."}}`.
+#[derive(Debug, Default, Deserialize)]
+struct ErrorBody {
+    #[serde(default)]
+    error: Option<ErrorFields>,
+}
+
+/// The fields of an error body (also the data of a stream's `error` event).
+#[derive(Debug, Default, Deserialize)]
+pub struct ErrorFields {
+    /// Machine-readable code.
+    #[serde(default)]
+    pub code: Option<String>,
+    /// Human-readable message.
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+/// The failure of a non-2xx answer: its status, and the code and message
+/// of its body when it is the contract's error body (else the start of the
+/// body as text).
+pub fn http_failure(status: u16, body: &[u8]) -> Box<Failure> {
+    let fields = serde_json::from_slice::<ErrorBody>(body)
+        .ok()
+        .and_then(|body| body.error)
+        .unwrap_or_default();
+    let message = fields.message.unwrap_or_else(|| {
+        let text = String::from_utf8_lossy(&body[..body.len().min(200)]);
+        let text = text.trim();
+        if text.is_empty() {
+            "(empty body)".to_owned()
+        } else {
+            text.to_owned()
+        }
+    });
+    Box::new(Failure {
+        status: Some(status),
+        code: fields.code.filter(|code| !code.is_empty()),
+        message,
+    })
 }
 
 /// The fields gameday reads from a JSON answer (chat or history); the rest
@@ -161,6 +244,7 @@ pub fn classify_json(
         .or(headers.provider);
     let mut degraded = parsed.degraded.unwrap_or(headers.degraded);
     let mut class = OutcomeClass::of_answer(status, &degraded);
+    let failure = (class == OutcomeClass::HttpError).then(|| http_failure(status, body));
     if stream_requested && class == OutcomeClass::Ok {
         // The platform answers a stream as JSON when streaming is off: that
         // is a degraded answer even if the body forgot to say so.
@@ -175,6 +259,7 @@ pub fn classify_json(
             tokens: parsed.usage.map(Tokens::from),
             ttft: None,
         },
+        failure,
     }
 }
 
@@ -254,6 +339,26 @@ mod tests {
         let completion = classify_json(503, headers(Some("primary"), ""), body, false);
         assert_eq!(completion.class, OutcomeClass::HttpError);
         assert_eq!(completion.report.provider.as_deref(), Some("primary"));
+        assert!(!completion.is_not_found());
+        let failure = completion.failure.expect("a failure");
+        assert_eq!(failure.status, Some(503));
+        assert_eq!(failure.code.as_deref(), Some("llm_unavailable"));
+        assert_eq!(failure.message, "all down");
+    }
+
+    #[test]
+    fn an_error_that_is_not_the_contract_body_keeps_its_text() {
+        let completion = classify_json(404, HeaderReport::default(), b"  no such thing\n", false);
+        assert!(completion.is_not_found());
+        let failure = completion.failure.expect("a failure");
+        assert_eq!(
+            (failure.code, failure.message.as_str()),
+            (None, "no such thing")
+        );
+        let empty = classify_json(502, HeaderReport::default(), b"", false);
+        assert_eq!(empty.failure.expect("a failure").message, "(empty body)");
+        let ok = classify_json(200, HeaderReport::default(), b"{}", false);
+        assert_eq!(ok.failure, None);
     }
 
     #[test]

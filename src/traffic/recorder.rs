@@ -10,6 +10,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
+use super::failures::FailureTally;
 use super::histogram::{self, LatencyHistogram};
 use super::live::LiveWindow;
 use super::outcome::Completion;
@@ -17,7 +18,7 @@ use super::phases::{PhaseMask, PhaseSet};
 use super::schedule::Operation;
 use super::seconds::ClosedSeconds;
 use crate::results::{
-    OperationStats, OutcomeCounts, PhaseStats, SecondBucket, Tokens, TrafficRecord,
+    FailureSummary, OperationStats, OutcomeCounts, PhaseStats, SecondBucket, Tokens, TrafficRecord,
 };
 
 /// Statistics of one operation in one phase.
@@ -39,6 +40,7 @@ struct PhaseAccumulator {
     providers: BTreeMap<String, u64>,
     tokens: BTreeMap<String, Tokens>,
     degraded: BTreeMap<String, u64>,
+    failures: FailureTally,
 }
 
 /// A phase being recorded, or its final statistics once it is over and
@@ -114,6 +116,7 @@ impl Recorder {
                     providers: BTreeMap::new(),
                     tokens: BTreeMap::new(),
                     degraded: BTreeMap::new(),
+                    failures: FailureTally::default(),
                 }))
             })
             .collect();
@@ -240,6 +243,7 @@ impl Recorder {
             for capability in &report.degraded {
                 bump(&mut phase.degraded, capability);
             }
+            phase.failures.add(operation, completion, now);
             if let Some(provider) = &report.provider {
                 if answered_turn {
                     bump(&mut phase.providers, provider);
@@ -320,6 +324,17 @@ impl Recorder {
         }
     }
 
+    /// The distinct failures so far of the first phase named `name` (most
+    /// frequent first), and how many failed requests are not listed.
+    pub fn failures_so_far(&self, name: &str) -> (Vec<FailureSummary>, u64) {
+        let index = self.phases.windows().iter().position(|w| w.name == name);
+        match index.and_then(|index| self.phase_stats.get(index)) {
+            Some(PhaseSlot::Open(phase)) => phase.failures.summary(),
+            Some(PhaseSlot::Done(stats)) => (stats.failures.clone(), stats.other_failures),
+            None => (Vec::new(), 0),
+        }
+    }
+
     /// The closed seconds from second `from` on.
     pub fn seconds_since(&self, from: u32) -> Vec<SecondBucket> {
         self.closed.since(from)
@@ -380,6 +395,7 @@ fn phase_stats(name: &str, stats: &PhaseAccumulator, template: &LatencyHistogram
             );
         }
     }
+    let (failures, other_failures) = stats.failures.summary();
     PhaseStats {
         name: name.to_owned(),
         sent: stats.sent,
@@ -392,6 +408,8 @@ fn phase_stats(name: &str, stats: &PhaseAccumulator, template: &LatencyHistogram
         providers: stats.providers.clone(),
         tokens: stats.tokens.clone(),
         degraded: stats.degraded.clone(),
+        failures,
+        other_failures,
         histogram: (!all.is_empty()).then(|| histogram::encode(&all)).flatten(),
     }
 }
@@ -432,6 +450,7 @@ mod tests {
                 }),
                 ..Report::default()
             },
+            failure: None,
         }
     }
 
@@ -630,6 +649,7 @@ mod tests {
                 tokens: None,
                 ttft: Some(ms(7)),
             },
+            failure: None,
         };
         request(&mut recorder, 2_100, 30, Operation::ChatStream, &stream);
         let failed = Completion {
@@ -638,6 +658,10 @@ mod tests {
                 provider: Some("primary".to_owned()),
                 ..Report::default()
             },
+            failure: Some(crate::traffic::outcome::http_failure(
+                503,
+                br#"{"error":{"code":"llm_unavailable","message":"all down"}}"#,
+            )),
         };
         request(&mut recorder, 2_200, 40, Operation::Chat, &failed);
         request(
@@ -675,6 +699,12 @@ mod tests {
         assert!((fault.ttft.expect("ttft").p50_ms - 7.0).abs() < 0.1);
         assert!((fault.latency.max_ms - 40.0).abs() < 0.1);
         assert!(fault.histogram.is_some());
+        // The failure is named, in its phase and in the run.
+        let lines: Vec<String> = fault.failures.iter().map(FailureSummary::line).collect();
+        assert_eq!(lines, ["1× chat HTTP 503 llm_unavailable: all down"]);
+        assert!((fault.failures[0].first_s - 2.24).abs() < 1e-9);
+        assert_eq!(phase("run").failures.len(), 1);
+        assert!(phase("baseline").failures.is_empty());
         let run = phase("run");
         assert_eq!(
             run.tokens["primary"],

@@ -13,6 +13,7 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use super::TrafficError;
+use super::failures;
 use super::http1::{self, Http1Pool};
 use super::outcome::{self, Completion, HeaderReport, OutcomeClass};
 use super::schedule::{Arrival, Operation};
@@ -71,23 +72,17 @@ enum AnswerBody<'a> {
 
 impl AnswerBody<'_> {
     /// The next piece of the body, `None` at its end, or why it broke.
-    async fn chunk(&mut self) -> Result<Option<Bytes>, OutcomeClass> {
+    async fn chunk(&mut self) -> Result<Option<Bytes>, Completion> {
         match self {
-            Self::Lean(answer) => answer
-                .chunk()
-                .await
-                .map_err(|_| OutcomeClass::ConnectionError),
-            Self::Reqwest(response) => response.chunk().await.map_err(|e| transport_class(&e)),
+            Self::Lean(answer) => answer.chunk().await.map_err(|e| lean_failure(&e)),
+            Self::Reqwest(response) => response.chunk().await.map_err(|e| reqwest_failure(&e)),
         }
     }
 
-    async fn bytes(self) -> Result<Bytes, OutcomeClass> {
+    async fn bytes(self) -> Result<Bytes, Completion> {
         match self {
-            Self::Lean(answer) => answer
-                .bytes()
-                .await
-                .map_err(|_| OutcomeClass::ConnectionError),
-            Self::Reqwest(response) => response.bytes().await.map_err(|e| transport_class(&e)),
+            Self::Lean(answer) => answer.bytes().await.map_err(|e| lean_failure(&e)),
+            Self::Reqwest(response) => response.bytes().await.map_err(|e| reqwest_failure(&e)),
         }
     }
 }
@@ -168,7 +163,13 @@ impl Sender {
         };
         match tokio::time::timeout(self.timeout, work).await {
             Ok(completion) => completion,
-            Err(_) => Completion::bare(OutcomeClass::Timeout),
+            Err(_) => Completion::failed(
+                OutcomeClass::Timeout,
+                format!(
+                    "no complete answer within the request timeout ({} ms)",
+                    self.timeout.as_millis()
+                ),
+            ),
         }
     }
 
@@ -219,7 +220,7 @@ impl Sender {
             body,
         } = match answer {
             Ok(answer) => answer,
-            Err(class) => return Completion::bare(class),
+            Err(failed) => return failed,
         };
         let headers = header_report(&response_headers);
         let streamed = response_headers
@@ -232,13 +233,13 @@ impl Sender {
         }
         match body.bytes().await {
             Ok(body) => outcome::classify_json(status, headers, &body, stream_requested),
-            Err(class) => Completion {
-                class,
+            Err(failed) => Completion {
                 report: outcome::Report {
                     provider: headers.provider,
                     degraded: headers.degraded,
                     ..outcome::Report::default()
                 },
+                ..failed
             },
         }
     }
@@ -249,7 +250,7 @@ impl Sender {
         client: &reqwest::Client,
         arrival: &Arrival,
         conversation: &str,
-    ) -> Result<Answer<'static>, OutcomeClass> {
+    ) -> Result<Answer<'static>, Completion> {
         let request = match arrival.operation {
             Operation::Chat | Operation::ChatStream => client
                 .post(self.chat_url.clone())
@@ -262,7 +263,7 @@ impl Sender {
         } else {
             request.headers(self.headers.clone())
         };
-        let mut response = request.send().await.map_err(|e| transport_class(&e))?;
+        let mut response = request.send().await.map_err(|e| reqwest_failure(&e))?;
         let headers = std::mem::take(response.headers_mut());
         Ok(Answer {
             status: response.status().as_u16(),
@@ -277,11 +278,8 @@ impl Sender {
 async fn send_lean<'a>(
     pool: &'a Http1Pool,
     request: http1::Outgoing<'_>,
-) -> Result<Answer<'a>, OutcomeClass> {
-    let mut answer = pool
-        .send(request)
-        .await
-        .map_err(|_| OutcomeClass::ConnectionError)?;
+) -> Result<Answer<'a>, Completion> {
+    let mut answer = pool.send(request).await.map_err(|e| lean_failure(&e))?;
     let status = answer.status;
     let headers = std::mem::take(&mut answer.headers);
     Ok(Answer {
@@ -338,13 +336,28 @@ fn origin_form(url: &reqwest::Url) -> String {
     }
 }
 
-/// The class of a request that got no complete answer.
-fn transport_class(error: &reqwest::Error) -> OutcomeClass {
-    if error.is_timeout() {
+/// A request that got no complete answer from reqwest: its class, and
+/// the error chain in words (without the URL, which may carry credentials).
+fn reqwest_failure(error: &reqwest::Error) -> Completion {
+    let class = if error.is_timeout() {
         OutcomeClass::Timeout
     } else {
         OutcomeClass::ConnectionError
+    };
+    let mut message = failures::describe_error(error);
+    if let Some(url) = error.url() {
+        message = message.replace(&format!(" for url ({url})"), "");
+        message = message.replace(url.as_str(), "<url>");
     }
+    Completion::failed(class, message)
+}
+
+/// A request that got no complete answer from the lean client.
+fn lean_failure(error: &http1::Http1Error) -> Completion {
+    Completion::failed(
+        OutcomeClass::ConnectionError,
+        failures::describe_error(error),
+    )
 }
 
 fn header_report(headers: &HeaderMap) -> HeaderReport {

@@ -3,6 +3,12 @@
 //! iterator: the same spec and seed give the same sequence of
 //! `(offset, operation, conversation, turn)` every time, independent of how
 //! the target answers (the open model). It owns no clock and sends nothing.
+//!
+//! A history read is only planned for a conversation that has had a turn
+//! planned before it: a read drawn for a slot never written to goes to a
+//! written slot instead, or, before any turn at all, becomes a chat turn
+//! (gameday never asks for a conversation it has not written to; see
+//! docs/platform-contract.md).
 
 use std::time::Duration;
 
@@ -94,6 +100,10 @@ pub struct Schedule {
     /// mix sequence is the same for constant and Poisson arrivals.
     choice_rng: Rng,
     slots: Vec<SlotState>,
+    /// Slots that have had a turn, in the order of their first one (a slot
+    /// renewed for a new generation gets its first turn at once, so a slot
+    /// once written always is).
+    written: Vec<u32>,
     next_index: u64,
     /// Poisson: the running sum of gaps, in seconds.
     poisson_offset: f64,
@@ -110,6 +120,7 @@ impl Schedule {
             gap_rng: Rng::new(spec.seed),
             choice_rng: Rng::new(spec.seed ^ 0x6A09_E667_F3BC_C908),
             slots: vec![SlotState::default(); spec.conversations.max(1) as usize],
+            written: Vec::new(),
             next_index: 0,
             poisson_offset: 0.0,
         }
@@ -152,11 +163,26 @@ impl Iterator for Schedule {
         let index = self.next_index;
         self.next_index += 1;
         let offset = self.next_offset(index);
-        let operation = self.next_operation();
+        let mut operation = self.next_operation();
         let slot_count = self.slots.len() as u64;
-        let slot = (self.choice_rng.next_u64() % slot_count) as usize;
+        let mut slot = (self.choice_rng.next_u64() % slot_count) as usize;
+        if operation == Operation::History && self.slots[slot].turns == 0 {
+            if self.written.is_empty() {
+                // Validation guarantees a turn weight whenever history has one.
+                operation = if self.mix.chat > 0 {
+                    Operation::Chat
+                } else {
+                    Operation::ChatStream
+                };
+            } else {
+                slot = self.written[slot % self.written.len()] as usize;
+            }
+        }
         let limit = self.turns_per_conversation;
         let state = &mut self.slots[slot];
+        if operation.is_turn() && state.turns == 0 {
+            self.written.push(slot as u32);
+        }
         if operation.is_turn() {
             if limit.is_some_and(|limit| state.turns >= limit) {
                 state.generation = state.generation.wrapping_add(1);
@@ -253,6 +279,40 @@ mod tests {
                 .iter()
                 .all(|a| a.operation == Operation::ChatStream)
         );
+    }
+
+    #[test]
+    fn history_is_read_only_after_a_turn_of_that_conversation() {
+        for history in [1, 5, 50] {
+            let mut spec = test_spec();
+            spec.conversations = 500;
+            spec.turns_per_conversation = Some(3);
+            spec.mix = Mix {
+                chat: 3,
+                chat_stream: 1,
+                history,
+            };
+            let mut turns = std::collections::HashMap::new();
+            let mut reads = 0;
+            for arrival in take(&spec, 20_000) {
+                let key = (arrival.conversation.slot, arrival.conversation.generation);
+                if arrival.operation == Operation::History {
+                    reads += 1;
+                    let written = turns.get(&key).copied().unwrap_or(0);
+                    assert!(
+                        written >= 1,
+                        "a read of a conversation never written: {arrival:?}"
+                    );
+                    assert_eq!(arrival.turn, written, "{arrival:?}");
+                } else {
+                    turns.insert(key, arrival.turn);
+                }
+            }
+            assert!(
+                reads > 20_000 * history / (4 + history) / 2,
+                "{reads} reads"
+            );
+        }
     }
 
     #[test]

@@ -62,6 +62,13 @@ impl TrafficSpec {
         if self.mix.total() == 0 {
             return invalid("mix: at least one operation needs a weight above 0".to_owned());
         }
+        if self.mix.history > 0 && self.mix.chat == 0 && self.mix.chat_stream == 0 {
+            return invalid(
+                "mix: history reads need chat or chat_stream above 0 (only conversations \
+                 gameday has written to are read)"
+                    .to_owned(),
+            );
+        }
         if self.conversations == 0 {
             return invalid("conversations must be at least 1".to_owned());
         }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::outcome::{Completion, HeaderReport, OutcomeClass, Report, Usage};
+use super::outcome::{Completion, ErrorFields, Failure, HeaderReport, OutcomeClass, Report, Usage};
 use crate::results::Tokens;
 
 /// The longest event kept in the buffer; a longer one breaks the stream
@@ -23,6 +23,8 @@ pub struct StreamState {
     finished: Option<OutcomeClass>,
     /// The stream broke the protocol (oversized event).
     broken: bool,
+    /// What an `error` event said.
+    error: Option<ErrorFields>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -54,6 +56,7 @@ impl StreamState {
             },
             finished: None,
             broken: false,
+            error: None,
         }
     }
 
@@ -121,7 +124,10 @@ impl StreamState {
                 }
                 self.finished = Some(OutcomeClass::of_answer(200, &self.report.degraded));
             }
-            b"error" => self.finished = Some(OutcomeClass::ConnectionError),
+            b"error" => {
+                self.error = Some(serde_json::from_slice(&data).unwrap_or_default());
+                self.finished = Some(OutcomeClass::ConnectionError);
+            }
             _ => {}
         }
     }
@@ -129,14 +135,33 @@ impl StreamState {
     /// The outcome once the body ended (or broke): without a `done` event
     /// the stream was cut, a connection error.
     pub fn finish(self) -> Completion {
-        let class = if self.broken {
-            OutcomeClass::ConnectionError
-        } else {
-            self.finished.unwrap_or(OutcomeClass::ConnectionError)
+        let (class, failure) = match (self.broken, self.finished, self.error) {
+            (true, _, _) => (
+                OutcomeClass::ConnectionError,
+                Some(Failure::message(
+                    "a stream event over 1 MiB: the stream was abandoned",
+                )),
+            ),
+            (false, Some(_), Some(error)) => (
+                OutcomeClass::ConnectionError,
+                Some(Box::new(Failure {
+                    status: None,
+                    code: error.code.filter(|code| !code.is_empty()),
+                    message: error
+                        .message
+                        .unwrap_or_else(|| "the stream ended with an error event".to_owned()),
+                })),
+            ),
+            (false, Some(class), None) => (class, None),
+            (false, None, _) => (
+                OutcomeClass::ConnectionError,
+                Some(Failure::message("the stream ended without a done event")),
+            ),
         };
         Completion {
             class,
             report: self.report,
+            failure,
         }
     }
 }
@@ -243,10 +268,20 @@ event: error\ndata: {\"code\":\"stream_failed\",\"message\":\"x\"}\n\n";
         let completion = state.finish();
         assert_eq!(completion.class, OutcomeClass::ConnectionError);
         assert_eq!(completion.report.provider.as_deref(), Some("primary"));
+        let failure = completion.failure.expect("the error event's failure");
+        assert_eq!(failure.code.as_deref(), Some("stream_failed"));
+        assert_eq!(failure.message, "x");
 
         let mut state = StreamState::new(HeaderReport::default());
         state.push(&HAPPY.as_bytes()[..HAPPY.len() / 2], ms(1));
-        assert_eq!(state.finish().class, OutcomeClass::ConnectionError);
+        let cut = state.finish();
+        assert_eq!(cut.class, OutcomeClass::ConnectionError);
+        assert!(
+            cut.failure
+                .expect("a failure")
+                .message
+                .contains("without a done event")
+        );
     }
 
     #[test]

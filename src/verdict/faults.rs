@@ -108,16 +108,19 @@ pub fn checks(context: &Context<'_>) -> Vec<Check> {
         }
     }
     for path in &context.record.preflight.proxy_paths {
-        if !path.passes_through {
-            checks.push(Check {
-                name: format!("proxy path {}", path.proxy),
-                phase: "preflight".to_string(),
-                status: CheckStatus::Inconclusive,
-                expected: "traffic passes through the proxy".to_string(),
-                observed: format!("it does not: {}", path.detail),
-                confidence: None,
-            });
-        }
+        let observed = match path.passes_through {
+            Some(true) => continue,
+            Some(false) => format!("it does not: {}", path.detail),
+            None => format!("not verified: {}", path.detail),
+        };
+        checks.push(Check {
+            name: format!("proxy path {}", path.proxy),
+            phase: "preflight".to_string(),
+            status: CheckStatus::Inconclusive,
+            expected: "traffic passes through the proxy".to_string(),
+            observed,
+            confidence: None,
+        });
     }
     checks
 }
@@ -144,8 +147,13 @@ mod tests {
         });
         record.preflight.proxy_paths.push(ProxyPathEvidence {
             proxy: "postgres".to_string(),
-            passes_through: false,
+            passes_through: Some(false),
             detail: "0 connections under traffic".to_string(),
+        });
+        record.preflight.proxy_paths.push(ProxyPathEvidence {
+            proxy: "redis".to_string(),
+            passes_through: None,
+            detail: "Toxiproxy exposes no traffic counters".to_string(),
         });
         let context = Context::new(&scenario, &plan, &record);
         let found = checks(&context);
@@ -159,9 +167,17 @@ mod tests {
                 ("revert redis-down", CheckStatus::Fail),
                 ("effect redis-down", CheckStatus::Inconclusive),
                 ("proxy path postgres", CheckStatus::Inconclusive),
+                ("proxy path redis", CheckStatus::Inconclusive),
             ]
         );
         assert!(found[0].observed.contains("redis-server did not start"));
+        assert!(found[2].observed.starts_with("it does not: "));
+        // Nothing measured is unknown, not "no".
+        assert!(
+            found[3].observed.starts_with("not verified: "),
+            "{}",
+            found[3].observed
+        );
 
         record.faults[0].revert_error = None;
         record.faults[0].reverted_at_s = None;

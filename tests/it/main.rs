@@ -3,6 +3,7 @@
 
 mod util;
 
+mod contract;
 mod crowd;
 mod hostile;
 mod library;

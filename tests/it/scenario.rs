@@ -612,6 +612,13 @@ fn every_semantic_rule_has_a_failing_example() {
         6,
         "every weight of `traffic.mix` is zero",
     );
+    // History reads need turns to read.
+    check_rule(
+        "duration: 2m",
+        "duration: 2m\n  mix: { chat: 0, chat_stream: 0, history: 5 }",
+        6,
+        "reads history but sends no turn",
+    );
     // Capability names from the six.
     check_appended(
         "expect:\n  redis-down:\n    capabilities: { cache: false }\n",

@@ -26,6 +26,9 @@ pub struct CheckRow {
     pub confidence: String,
     /// `pass`, `fail`, `inconclusive`.
     pub status: String,
+    /// For an `error_rate` check, the phase's distinct failures, one line
+    /// each (`3× chat HTTP 503 llm_unavailable: ...`).
+    pub failures: Vec<String>,
 }
 
 /// One row of the per-phase table.
@@ -164,7 +167,7 @@ pub struct CostView {
     pub rows: Vec<[String; 3]>,
 }
 
-pub(super) fn check_rows(verdict: &Verdict) -> Vec<CheckRow> {
+pub(super) fn check_rows(verdict: &Verdict, phases: &[PhaseStats]) -> Vec<CheckRow> {
     let rank = |status: CheckStatus| match status {
         CheckStatus::Fail => 0,
         CheckStatus::Inconclusive => 1,
@@ -181,8 +184,29 @@ pub(super) fn check_rows(verdict: &Verdict) -> Vec<CheckRow> {
             observed: cell(&check.observed),
             confidence: check.confidence.as_ref().map_or("—".to_string(), interval),
             status: lanes::status_class(check.status).to_string(),
+            failures: if check.name == "error_rate" {
+                failure_lines(phases, &check.phase)
+            } else {
+                Vec::new()
+            },
         })
         .collect()
+}
+
+/// The distinct failures of the phase named `phase`, one line each, and how
+/// many more failed requests are not listed.
+fn failure_lines(phases: &[PhaseStats], phase: &str) -> Vec<String> {
+    let Some(stats) = phases.iter().find(|stats| stats.name == phase) else {
+        return Vec::new();
+    };
+    let mut lines: Vec<String> = stats.failures.iter().map(|f| cell(&f.line())).collect();
+    if stats.other_failures > 0 {
+        lines.push(format!(
+            "{} more failed requests not listed",
+            stats.other_failures
+        ));
+    }
+    lines
 }
 
 pub(super) fn checks_summary(verdict: Option<&Verdict>) -> String {
@@ -372,8 +396,18 @@ pub(super) fn preflight(results: &Results) -> PreflightView {
             .take(100)
             .map(|path| ProxyPathRow {
                 proxy: cell(&path.proxy),
-                passes: if path.passes_through { "yes" } else { "NO" }.to_string(),
-                class: if path.passes_through { "pass" } else { "fail" }.to_string(),
+                passes: match path.passes_through {
+                    Some(true) => "yes",
+                    Some(false) => "NO",
+                    None => "unknown",
+                }
+                .to_string(),
+                class: match path.passes_through {
+                    Some(true) => "pass",
+                    Some(false) => "fail",
+                    None => "inconclusive",
+                }
+                .to_string(),
                 detail: cell(&path.detail),
             })
             .collect(),

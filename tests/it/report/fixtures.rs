@@ -305,12 +305,12 @@ impl Run {
                 proxy_paths: vec![
                     ProxyPathEvidence {
                         proxy: "redis".to_string(),
-                        passes_through: true,
+                        passes_through: Some(true),
                         detail: "proxy counters grew by 18,244 bytes under traffic".to_string(),
                     },
                     ProxyPathEvidence {
                         proxy: "postgres".to_string(),
-                        passes_through: true,
+                        passes_through: Some(true),
                         detail: "proxy counters grew by 96,120 bytes under traffic".to_string(),
                     },
                 ],
