@@ -208,6 +208,16 @@ fn print_summary(summary: &super::RunSummary, exit_code: u8, json: bool) {
             println!("REVERT FAILED  {}: {error}", fault.name);
         }
     }
+    if verdict.outcome == Outcome::Error {
+        // Nothing was measured: a budget line would read as "0% spent". The
+        // reason was printed first, when the run stopped.
+        println!(
+            "\n{}: ERROR (see the reason above; nothing was judged)",
+            summary.results.record.scenario.name
+        );
+        println!("report: {}", report.display());
+        return;
+    }
     let budget = &verdict.budget;
     println!(
         "\n{}: {}  budget spent {:.3}% of {:.3}% allowed ({} errors in {} requests)",
