@@ -20,6 +20,8 @@
 //!   LLM provider simulators, the reference platform, the fault proxy.
 //! - [`smoke`]: a fixed end-to-end game day with no scenario file.
 //! - [`cli_validate`]: the `validate` and `schema` subcommands.
+//! - Wire formats both sides speak: [`sse`] (server-sent events, read by the
+//!   runner's traffic and the reference platform's LLM clients).
 //! - Utilities: [`clock`], [`shutdown`], [`rng`], [`duration`], [`timestamp`],
 //!   [`fd_limit`].
 
@@ -43,4 +45,5 @@ pub mod duration;
 pub mod fd_limit;
 pub mod rng;
 pub mod shutdown;
+pub mod sse;
 pub mod timestamp;

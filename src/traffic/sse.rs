@@ -1,7 +1,8 @@
-//! Reading a streamed chat turn: an incremental server-sent-events parser
-//! and the [`StreamState`] that turns the contract's events (`meta`, `delta`,
-//! `done`, `error`) into a [`Completion`]. Pure: chunks and the time they
-//! arrived are fed in, so tests need no network and no sleeps.
+//! Reading a streamed chat turn: the [`StreamState`] that turns the
+//! contract's events (`meta`, `delta`, `done`, `error`), as the shared
+//! parser ([`crate::sse`]) completes them, into a [`Completion`]. Pure:
+//! chunks and the time they arrived are fed in, so tests need no network and
+//! no sleeps.
 
 use std::time::Duration;
 
@@ -9,15 +10,14 @@ use serde::Deserialize;
 
 use super::outcome::{Completion, ErrorFields, Failure, HeaderReport, OutcomeClass, Report, Usage};
 use crate::results::Tokens;
-
-/// The longest event kept in the buffer; a longer one breaks the stream
-/// (a target cannot make the generator buffer without bound).
-const MAX_EVENT_BYTES: usize = 1 << 20;
+use crate::sse::SseParser;
 
 /// The state of one streamed answer.
 #[derive(Debug)]
 pub struct StreamState {
-    buffer: Vec<u8>,
+    /// Bounded: a line or event over 1 MiB breaks the stream (a target
+    /// cannot make the generator buffer without bound).
+    parser: SseParser,
     report: Report,
     /// Terminal class once `done` or `error` was seen.
     finished: Option<OutcomeClass>,
@@ -47,7 +47,7 @@ impl StreamState {
     /// A stream whose response headers said `headers`.
     pub fn new(headers: HeaderReport) -> Self {
         Self {
-            buffer: Vec::new(),
+            parser: SseParser::new(),
             report: Report {
                 provider: headers.provider,
                 degraded: headers.degraded,
@@ -70,45 +70,29 @@ impl StreamState {
         if self.is_finished() {
             return;
         }
-        // Taken out of `self` while events are handled, so they can be
-        // parsed in place without copying each one.
-        let mut buffer = std::mem::take(&mut self.buffer);
-        buffer.extend_from_slice(chunk);
-        let mut consumed = 0;
-        while let Some((end, next)) = event_end(&buffer[consumed..]) {
-            self.handle(&buffer[consumed..consumed + end], since_intended);
-            consumed += next;
+        let events = match self.parser.push(chunk) {
+            Ok(events) => events,
+            Err(_) => {
+                self.broken = true;
+                return;
+            }
+        };
+        for event in events {
+            let name = event.event.as_deref().unwrap_or("message");
+            self.handle(name, event.data.as_bytes(), since_intended);
             if self.is_finished() {
                 break;
             }
         }
-        buffer.drain(..consumed);
-        if buffer.len() > MAX_EVENT_BYTES {
-            self.broken = true;
-        }
-        self.buffer = buffer;
     }
 
-    fn handle(&mut self, event: &[u8], since_intended: Duration) {
-        let mut name: &[u8] = b"message";
-        let mut data: Vec<u8> = Vec::new();
-        for line in event.split(|b| *b == b'\n') {
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            if let Some(value) = field(line, b"event") {
-                name = value;
-            } else if let Some(value) = field(line, b"data") {
-                if !data.is_empty() {
-                    data.push(b'\n');
-                }
-                data.extend_from_slice(value);
-            }
-        }
+    fn handle(&mut self, name: &str, data: &[u8], since_intended: Duration) {
         match name {
-            b"delta" if self.report.ttft.is_none() => {
+            "delta" if self.report.ttft.is_none() => {
                 self.report.ttft = Some(since_intended);
             }
-            b"meta" => {
-                let meta: MetaEvent = serde_json::from_slice(&data).unwrap_or_default();
+            "meta" => {
+                let meta: MetaEvent = serde_json::from_slice(data).unwrap_or_default();
                 if let Some(provider) = meta.provider.filter(|p| !p.is_empty()) {
                     self.report.provider = Some(provider);
                 }
@@ -116,16 +100,16 @@ impl StreamState {
                     self.report.degraded = degraded;
                 }
             }
-            b"done" => {
-                let done: DoneEvent = serde_json::from_slice(&data).unwrap_or_default();
+            "done" => {
+                let done: DoneEvent = serde_json::from_slice(data).unwrap_or_default();
                 self.report.tokens = done.usage.map(Tokens::from);
                 if let Some(degraded) = done.degraded {
                     self.report.degraded = degraded;
                 }
                 self.finished = Some(OutcomeClass::of_answer(200, &self.report.degraded));
             }
-            b"error" => {
-                self.error = Some(serde_json::from_slice(&data).unwrap_or_default());
+            "error" => {
+                self.error = Some(serde_json::from_slice(data).unwrap_or_default());
                 self.finished = Some(OutcomeClass::ConnectionError);
             }
             _ => {}
@@ -164,30 +148,6 @@ impl StreamState {
             failure,
         }
     }
-}
-
-/// The end of the first complete event in `buffer` (exclusive) and where the
-/// next one starts, for `\n\n` and `\r\n\r\n` separators.
-fn event_end(buffer: &[u8]) -> Option<(usize, usize)> {
-    let mut index = 0;
-    while index + 1 < buffer.len() {
-        if buffer[index] == b'\n' {
-            if buffer[index + 1] == b'\n' {
-                return Some((index, index + 2));
-            }
-            if buffer[index + 1] == b'\r' && buffer.get(index + 2) == Some(&b'\n') {
-                return Some((index, index + 3));
-            }
-        }
-        index += 1;
-    }
-    None
-}
-
-/// The value of `name: value` (one optional space after the colon).
-fn field<'a>(line: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
-    let rest = line.strip_prefix(name)?.strip_prefix(b":")?;
-    Some(rest.strip_prefix(b" ").unwrap_or(rest))
 }
 
 #[cfg(test)]
@@ -244,6 +204,18 @@ event: done\ndata: {\"usage\":{\"input_tokens\":3,\"output_tokens\":2},\"degrade
         let completion = state.finish();
         assert_eq!(completion.class, OutcomeClass::Ok);
         assert!(completion.report.ttft.is_some());
+    }
+
+    #[test]
+    fn bare_carriage_return_line_endings_parse_the_same() {
+        // The SSE specification allows `\r` alone as a line ending; the
+        // traffic's own parser once missed it and called the stream cut.
+        let cr = HAPPY.replace('\n', "\r");
+        let mut state = StreamState::new(HeaderReport::default());
+        state.push(cr.as_bytes(), ms(1));
+        let completion = state.finish();
+        assert_eq!(completion.class, OutcomeClass::Ok, "{:?}", completion.failure);
+        assert_eq!(completion.report.provider.as_deref(), Some("primary"));
     }
 
     #[test]

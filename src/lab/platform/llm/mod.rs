@@ -9,7 +9,7 @@
 //!   completion); [`completion_stream`]: a stream after its first token.
 //! - [`breaker`]: one circuit breaker per provider.
 //! - [`provider`]: HTTP clients for the OpenAI and Anthropic wire formats.
-//! - [`sse`]: a small Server-Sent Events parser the streaming clients share.
+//! - SSE bodies are parsed by [`crate::sse`], which the runner's traffic shares.
 //! - [`message`]: the chat messages callers pass in.
 //!
 //! Invariants: no call to a provider is made without a timeout; a breaker in
@@ -25,7 +25,6 @@ pub mod breaker;
 pub mod provider;
 
 pub mod message;
-pub mod sse;
 
 pub use breaker::{BreakerSettings, BreakerSnapshot, BreakerState};
 pub use failover::{

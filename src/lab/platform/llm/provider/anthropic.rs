@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::{ProviderError, ProviderEvent, ProviderReply, stream_error};
 use crate::lab::platform::llm::message::{ChatMessage, Role};
-use crate::lab::platform::llm::sse::SseEvent;
+use crate::sse::SseEvent;
 
 /// The `anthropic-version` header value this client speaks.
 pub const API_VERSION: &str = "2023-06-01";

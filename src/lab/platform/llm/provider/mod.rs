@@ -17,7 +17,7 @@ use futures_util::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 
 use super::message::ChatMessage;
-use super::sse::{SseEvent, SseParser};
+use crate::sse::{SseEvent, SseParser};
 
 /// Largest response body read into memory (replies and error bodies).
 const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;

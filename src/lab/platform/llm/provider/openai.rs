@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::{ProviderError, ProviderEvent, ProviderReply, stream_error};
 use crate::lab::platform::llm::message::ChatMessage;
-use crate::lab::platform::llm::sse::SseEvent;
+use crate::sse::SseEvent;
 
 /// The request body.
 pub fn request_body(model: &str, messages: &[ChatMessage], max_tokens: u32, stream: bool) -> Value {

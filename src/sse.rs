@@ -1,9 +1,13 @@
-//! A small incremental Server-Sent Events parser.
+//! The one incremental Server-Sent Events parser: the runner's traffic reads
+//! the platform contract's streams with it, the reference platform its LLM
+//! providers' streams.
 //!
 //! Owns turning the bytes of a `text/event-stream` body, in whatever chunks the
 //! network delivers them, into complete events. Lines may end in `\n`, `\r\n`
-//! or `\r`, and a chunk boundary may split a line, a line ending or a UTF-8
-//! character anywhere. It knows nothing about OpenAI or Anthropic payloads.
+//! or `\r` (all three are allowed by the specification), and a chunk boundary
+//! may split a line, a line ending or a UTF-8 character anywhere. Memory is
+//! bounded: a line or an event past 1 MiB is an error, not a buffer that
+//! grows. It knows nothing about the payloads.
 
 /// One dispatched event.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -23,10 +27,19 @@ pub enum SseError {
         /// The limit in bytes.
         limit: usize,
     },
+    /// The `data:` lines of one event grew past the limit.
+    #[error("event-stream event longer than {limit} bytes")]
+    EventTooLong {
+        /// The limit in bytes.
+        limit: usize,
+    },
 }
 
 /// Longest line the parser buffers before failing.
 pub const MAX_LINE_BYTES: usize = 1024 * 1024;
+
+/// Longest event (its `data:` lines together) the parser buffers before failing.
+pub const MAX_EVENT_BYTES: usize = 1024 * 1024;
 
 /// Incremental parser state.
 #[derive(Debug, Default)]
@@ -37,6 +50,10 @@ pub struct SseParser {
     after_carriage_return: bool,
     event: Option<String>,
     data: Vec<String>,
+    /// Bytes in `data`.
+    data_bytes: usize,
+    /// An event grew past [`MAX_EVENT_BYTES`]; reported by the next `push`.
+    too_long: bool,
 }
 
 impl SseParser {
@@ -66,6 +83,11 @@ impl SseParser {
                     }
                     self.line.push(other);
                 }
+            }
+            if self.too_long {
+                return Err(SseError::EventTooLong {
+                    limit: MAX_EVENT_BYTES,
+                });
             }
         }
         Ok(events)
@@ -98,7 +120,15 @@ impl SseParser {
         };
         match field {
             "event" => self.event = Some(value.to_owned()),
-            "data" => self.data.push(value.to_owned()),
+            "data" => {
+                self.data_bytes += value.len() + 1;
+                if self.data_bytes > MAX_EVENT_BYTES {
+                    self.too_long = true;
+                    self.data.clear();
+                } else {
+                    self.data.push(value.to_owned());
+                }
+            }
             // `id` and `retry` matter for reconnecting browsers, not here.
             _ => {}
         }
@@ -106,6 +136,7 @@ impl SseParser {
 
     fn dispatch(&mut self, events: &mut Vec<SseEvent>) {
         let event = self.event.take();
+        self.data_bytes = 0;
         if self.data.is_empty() {
             return;
         }
@@ -184,6 +215,25 @@ mod tests {
             result,
             Err(SseError::LineTooLong {
                 limit: MAX_LINE_BYTES
+            })
+        );
+    }
+
+    #[test]
+    fn an_endless_event_of_short_lines_is_an_error() {
+        let mut parser = SseParser::new();
+        let line = format!("data: {}\n", "x".repeat(1000));
+        let mut result = Ok(Vec::new());
+        for _ in 0..=(MAX_EVENT_BYTES / 1000 + 1) {
+            result = parser.push(line.as_bytes());
+            if result.is_err() {
+                break;
+            }
+        }
+        assert_eq!(
+            result,
+            Err(SseError::EventTooLong {
+                limit: MAX_EVENT_BYTES
             })
         );
     }
