@@ -595,7 +595,11 @@ recovery: 30s
             "{}",
             quick.source.text
         );
-        assert!(quick.source.text.contains("run budget:"), "{}", quick.source.text);
+        assert!(
+            quick.source.text.contains("run budget:"),
+            "{}",
+            quick.source.text
+        );
         // The original is untouched.
         assert_eq!(original.availability, 0.999);
     }

@@ -214,7 +214,12 @@ event: done\ndata: {\"usage\":{\"input_tokens\":3,\"output_tokens\":2},\"degrade
         let mut state = StreamState::new(HeaderReport::default());
         state.push(cr.as_bytes(), ms(1));
         let completion = state.finish();
-        assert_eq!(completion.class, OutcomeClass::Ok, "{:?}", completion.failure);
+        assert_eq!(
+            completion.class,
+            OutcomeClass::Ok,
+            "{:?}",
+            completion.failure
+        );
         assert_eq!(completion.report.provider.as_deref(), Some("primary"));
     }
 
