@@ -6,6 +6,7 @@ mod util;
 mod crowd;
 mod hostile;
 mod library;
+mod llm_proxy;
 mod llm_sim;
 mod platform;
 mod platform_llm;

@@ -5,8 +5,8 @@ use axum::body::Body;
 use bytes::Bytes;
 use futures_util::StreamExt;
 
-/// Bytes read from an oversized body (and thrown away) before answering 413,
-/// so the client has finished sending and can read the answer.
+/// Bytes past the limit read from an oversized body (and thrown away) before
+/// answering 413, so the client has finished sending and can read the answer.
 const DRAIN_LIMIT: usize = 8 * 1024 * 1024;
 
 /// Why a request body could not be read.
@@ -32,7 +32,7 @@ pub async fn read_limited(body: Body, limit: usize) -> Result<Bytes, ReadError> 
         let chunk = chunk.map_err(|error| ReadError::Io(error.to_string()))?;
         seen = seen.saturating_add(chunk.len());
         if seen > limit {
-            if seen > DRAIN_LIMIT {
+            if seen > limit.saturating_add(DRAIN_LIMIT) {
                 break;
             }
             continue;

@@ -7,6 +7,7 @@
 //! from either, and both formats fail in the same situations.
 
 use axum::http::StatusCode;
+use bytes::Bytes;
 use serde_json::{Value, json};
 
 use super::mode::ErrorStatus;
@@ -124,6 +125,19 @@ impl ErrorShape {
         match self {
             ErrorShape::OpenAi => openai_error(failure),
             ErrorShape::Anthropic => anthropic_error(failure),
+        }
+    }
+
+    /// A streamed event whose data is not valid JSON, in the provider's
+    /// style: what the `malformed` mode puts into a stream.
+    pub fn garbage_event(self) -> Bytes {
+        match self {
+            ErrorShape::OpenAi => Bytes::from_static(
+                b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\": <garbage>\n\n",
+            ),
+            ErrorShape::Anthropic => Bytes::from_static(
+                b"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"delta\": <garbage>\n\n",
+            ),
         }
     }
 }

@@ -148,9 +148,7 @@ impl Wire for Anthropic {
     }
 
     fn garbage_frame() -> Bytes {
-        Bytes::from_static(
-            b"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"delta\": <garbage>\n\n",
-        )
+        ErrorShape::Anthropic.garbage_event()
     }
 }
 

@@ -174,7 +174,7 @@ impl Wire for OpenAi {
     }
 
     fn garbage_frame() -> Bytes {
-        data_frame("{\"choices\":[{\"index\":0,\"delta\":{\"content\": <garbage>")
+        ErrorShape::OpenAi.garbage_event()
     }
 }
 

@@ -19,11 +19,9 @@ use axum::routing::{get, post};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use crate::lab::llm_fault::admin;
+use super::MAX_BODY_BYTES;
 use super::anthropic::Anthropic;
 use super::body::{Ending, Frame, paced};
-use crate::lab::llm_fault::body::{ReadError, read_limited};
-use super::MAX_BODY_BYTES;
 use super::failure::Failure;
 use super::openai::OpenAi;
 use super::outcome::{Outcome, TokenPace};
@@ -31,6 +29,8 @@ use super::reply::Reply;
 use super::state::SimState;
 use super::stats::Recorded;
 use super::wire::{Completion, Prompt, StreamFrames, Wire};
+use crate::lab::llm_fault::admin;
+use crate::lab::llm_fault::body::{ReadError, read_limited};
 
 /// Header naming the simulator that answered (its `--name`).
 pub const NAME_HEADER: &str = "x-llm-sim-name";
