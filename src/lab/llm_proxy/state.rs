@@ -31,7 +31,8 @@ pub struct ProxyStats {
     pub requests: u64,
     /// Answers by status (JSON keys are strings: `"503"`).
     pub by_status: BTreeMap<u16, u64>,
-    /// Requests by path (no query).
+    /// Requests by path (no query); at most [`MAX_ROUTES`] paths, the rest
+    /// under `"(other)"`.
     pub by_route: BTreeMap<String, u64>,
     /// Requests forwarded with no fault applied (healthy mode, a rate that
     /// spared them, or a `match` they did not fit).
@@ -47,6 +48,24 @@ pub struct ProxyStats {
     pub upstream_errors: u64,
     /// The active mode when the snapshot was taken.
     pub mode: Rule,
+}
+
+/// Distinct paths counted in `by_route`; later new paths count under
+/// [`OTHER_ROUTES`], so clients cannot grow the counters without bound.
+pub const MAX_ROUTES: usize = 256;
+
+/// The `by_route` key of paths past [`MAX_ROUTES`].
+pub const OTHER_ROUTES: &str = "(other)";
+
+impl ProxyStats {
+    fn count_route(&mut self, route: &str) {
+        let key = if self.by_route.contains_key(route) || self.by_route.len() < MAX_ROUTES {
+            route
+        } else {
+            OTHER_ROUTES
+        };
+        *self.by_route.entry(key.to_owned()).or_default() += 1;
+    }
 }
 
 /// Everything the handlers share.
@@ -123,7 +142,7 @@ impl ProxyState {
         let injected = applies && outcome != plain_answer();
         let mut stats = lock(&self.stats);
         stats.requests += 1;
-        *stats.by_route.entry(route.to_owned()).or_default() += 1;
+        stats.count_route(route);
         if injected {
             *stats.injected.entry(mode_name.to_owned()).or_default() += 1;
         } else {
@@ -139,7 +158,7 @@ impl ProxyState {
     pub fn record_rejected(&self, route: &str, status: u16) {
         let mut stats = lock(&self.stats);
         stats.requests += 1;
-        *stats.by_route.entry(route.to_owned()).or_default() += 1;
+        stats.count_route(route);
         *stats.by_status.entry(status).or_default() += 1;
     }
 
@@ -244,5 +263,19 @@ mod tests {
         let injected = stats.injected.get("overloaded").copied().unwrap_or(0);
         assert_eq!(stats.passed_through + injected, 100);
         assert!(injected > 0 && injected < 50, "{injected}");
+    }
+
+    #[test]
+    fn distinct_routes_are_bounded() {
+        let (_trigger, shutdown) = crate::shutdown::channel();
+        let state = ProxyState::new("g".into(), Rule::default(), Some(1), shutdown);
+        for index in 0..MAX_ROUTES + 10 {
+            state.decide(&format!("/v1/files/{index}"), None);
+        }
+        state.decide("/v1/files/0", None);
+        let stats = state.stats();
+        assert_eq!(stats.by_route.len(), MAX_ROUTES + 1);
+        assert_eq!(stats.by_route.get(OTHER_ROUTES), Some(&10));
+        assert_eq!(stats.by_route.get("/v1/files/0"), Some(&2));
     }
 }
