@@ -65,6 +65,9 @@ enum Command {
     /// Serve an OpenAI- and Anthropic-compatible LLM provider simulator.
     #[command(name = "llm-sim")]
     LlmSim(lab::llm_sim::cli::Args),
+    /// Serve a fault-injecting gateway in front of a real LLM provider (staging LLM outages).
+    #[command(name = "llm-proxy")]
+    LlmProxy(lab::llm_proxy::cli::Args),
     /// Serve the Toxiproxy-compatible fault proxy (HTTP API on 127.0.0.1:8474).
     Proxy(lab::proxy::cli::Args),
 }
@@ -95,6 +98,7 @@ fn main() -> ExitCode {
             Command::Schema(args) => gameday::cli_validate::run_schema(args),
             Command::Platform(args) => lab::platform::cli::run(args).await.map(|()| 0),
             Command::LlmSim(args) => lab::llm_sim::cli::run(args).await.map(|()| 0),
+            Command::LlmProxy(args) => lab::llm_proxy::cli::run(args).await.map(|()| 0),
             Command::Proxy(args) => lab::proxy::cli::run(args).await.map(|()| 0),
         }
     });

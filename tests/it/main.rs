@@ -7,6 +7,7 @@ mod contract;
 mod crowd;
 mod hostile;
 mod library;
+mod llm_proxy;
 mod llm_sim;
 mod platform;
 mod platform_llm;

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::failure::Failure;
+use super::failure::{ErrorShape, Failure};
 use super::wire::{Completion, Message, Prompt, StreamFrames, Wire, bad_json, event_frame};
 
 /// The Anthropic-compatible format.
@@ -137,19 +137,7 @@ impl Wire for Anthropic {
         }
     }
 
-    fn error(failure: &Failure) -> Value {
-        let kind = match failure {
-            Failure::Server(_) | Failure::ShuttingDown => "api_error",
-            Failure::RateLimited { .. } => "rate_limit_error",
-            Failure::Overloaded => "overloaded_error",
-            Failure::BadRequest(_) => "invalid_request_error",
-            Failure::TooLarge => "request_too_large",
-        };
-        json!({
-            "type": "error",
-            "error": {"type": kind, "message": failure.message()},
-        })
-    }
+    const ERROR_SHAPE: ErrorShape = ErrorShape::Anthropic;
 
     fn malformed_body(completion: &Completion) -> Bytes {
         Bytes::from(format!(
@@ -160,9 +148,7 @@ impl Wire for Anthropic {
     }
 
     fn garbage_frame() -> Bytes {
-        Bytes::from_static(
-            b"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"delta\": <garbage>\n\n",
-        )
+        ErrorShape::Anthropic.garbage_event()
     }
 }
 
@@ -244,13 +230,5 @@ mod tests {
                 "message_stop"
             ]
         );
-    }
-
-    #[test]
-    fn overloaded_error_has_the_anthropic_shape() {
-        let body = Anthropic::error(&Failure::Overloaded);
-        assert_eq!(body["type"], "error");
-        assert_eq!(body["error"]["type"], "overloaded_error");
-        assert!(body["error"]["message"].is_string());
     }
 }

@@ -7,14 +7,12 @@
 //! overload, latency, hangs, slow or cut streams, malformed bodies. The lab
 //! runs two instances ("primary" and "fallback"). See `docs/llm-sim.md`.
 //!
-//! Code map, in request order:
-//! - [`mode`]: the failure modes and their validation.
-//! - `body`: reading request bodies under a limit; paced, abortable response bodies.
+//! Code map, in request order (the modes, outcomes, failures and the admin
+//! API are shared with the gateway and live in [`crate::lab::llm_fault`]):
+//! - `body`: paced, abortable response bodies.
 //! - `wire`, `openai`, `anthropic`: the two formats behind one trait.
 //! - `reply`: the deterministic reply and token counting.
-//! - `outcome`: what one request gets under a mode (pure, seeded).
-//! - `failure`: every error a request can get, with its status.
-//! - `state`, `server`, `admin`: shared state, the routes, the admin API.
+//! - `state`, `server`: shared state, the routes.
 //! - [`stats`]: the counters the runner reads.
 //! - [`cli`]: `gameday llm-sim`.
 //!
@@ -22,14 +20,10 @@
 //! wait (delay, hang, paced token) ends at shutdown; no task is spawned per
 //! request; nothing a client sends can panic the server.
 
-mod admin;
 mod anthropic;
 mod body;
 pub mod cli;
-mod failure;
-pub mod mode;
 mod openai;
-mod outcome;
 mod reply;
 mod server;
 mod state;
@@ -45,12 +39,17 @@ use tokio::task::JoinHandle;
 
 use crate::shutdown::{self, ShutdownTrigger};
 
-pub use failure::MAX_BODY_BYTES;
+// Shared with the gateway; re-exported so `llm_sim::mode::Mode` keeps working.
+pub use crate::lab::llm_fault::mode;
+use crate::lab::llm_fault::{failure, outcome};
 pub use mode::{ErrorStatus, Mode, ModeError, Rate, TokensPerSecond};
 pub use server::NAME_HEADER;
 pub use stats::Stats;
 
 use state::SimState;
+
+/// The largest request body the provider routes accept (1 MiB).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// How a simulator starts.
 #[derive(Debug, Clone, PartialEq)]

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::failure::Failure;
+use super::failure::{ErrorShape, Failure};
 use super::wire::{Completion, Message, Prompt, StreamFrames, Wire, bad_json, data_frame};
 
 /// The OpenAI-compatible format.
@@ -161,24 +161,7 @@ impl Wire for OpenAi {
         }
     }
 
-    fn error(failure: &Failure) -> Value {
-        let (kind, code) = match failure {
-            Failure::Server(_) => ("server_error", Value::Null),
-            Failure::RateLimited { .. } => ("requests", json!("rate_limit_exceeded")),
-            Failure::Overloaded => ("server_error", json!("overloaded")),
-            Failure::BadRequest(_) => ("invalid_request_error", Value::Null),
-            Failure::TooLarge => ("invalid_request_error", json!("request_too_large")),
-            Failure::ShuttingDown => ("server_error", json!("shutting_down")),
-        };
-        json!({
-            "error": {
-                "message": failure.message(),
-                "type": kind,
-                "param": null,
-                "code": code,
-            }
-        })
-    }
+    const ERROR_SHAPE: ErrorShape = ErrorShape::OpenAi;
 
     fn malformed_body(completion: &Completion) -> Bytes {
         // A JSON answer that stops in the middle of a string: what a client
@@ -191,7 +174,7 @@ impl Wire for OpenAi {
     }
 
     fn garbage_frame() -> Bytes {
-        data_frame("{\"choices\":[{\"index\":0,\"delta\":{\"content\": <garbage>")
+        ErrorShape::OpenAi.garbage_event()
     }
 }
 

@@ -19,16 +19,18 @@ use axum::routing::{get, post};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use super::admin;
+use super::MAX_BODY_BYTES;
 use super::anthropic::Anthropic;
-use super::body::{Ending, Frame, ReadError, paced, read_limited};
-use super::failure::{Failure, MAX_BODY_BYTES};
+use super::body::{Ending, Frame, paced};
+use super::failure::Failure;
 use super::openai::OpenAi;
 use super::outcome::{Outcome, TokenPace};
 use super::reply::Reply;
 use super::state::SimState;
 use super::stats::Recorded;
 use super::wire::{Completion, Prompt, StreamFrames, Wire};
+use crate::lab::llm_fault::admin;
+use crate::lab::llm_fault::body::{ReadError, read_limited};
 
 /// Header naming the simulator that answered (its `--name`).
 pub const NAME_HEADER: &str = "x-llm-sim-name";
@@ -39,7 +41,7 @@ pub fn router(state: Arc<SimState>) -> Router {
         .route(OpenAi::ROUTE, post(provider::<OpenAi>))
         .route(Anthropic::ROUTE, post(provider::<Anthropic>))
         .route("/health", get(health))
-        .merge(admin::router())
+        .merge(admin::router::<SimState>())
         .fallback(not_found)
         .with_state(state)
 }
@@ -188,7 +190,7 @@ async fn read_prompt<W: Wire>(body: Body) -> Result<Prompt, Failure> {
     let bytes = read_limited(body, MAX_BODY_BYTES)
         .await
         .map_err(|error| match error {
-            ReadError::TooLarge { .. } => Failure::TooLarge,
+            ReadError::TooLarge { limit } => Failure::TooLarge { limit },
             ReadError::Io(reason) => Failure::BadRequest(reason),
         })?;
     W::parse(&bytes)
@@ -233,7 +235,7 @@ fn json_response(status: StatusCode, body: &Value) -> Response {
 }
 
 fn error_response<W: Wire>(failure: &Failure) -> Response {
-    let mut response = json_response(failure.status(), &W::error(failure));
+    let mut response = json_response(failure.status(), &W::ERROR_SHAPE.body(failure));
     if let Some(seconds) = failure.retry_after() {
         response
             .headers_mut()

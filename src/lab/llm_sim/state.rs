@@ -101,3 +101,28 @@ impl SimState {
         self.next_id.fetch_add(1, Ordering::Relaxed)
     }
 }
+
+impl crate::lab::llm_fault::admin::AdminState for SimState {
+    type Mode = Mode;
+    type Stats = Stats;
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn mode(&self) -> Mode {
+        SimState::mode(self)
+    }
+
+    fn set_mode(&self, mode: Mode) -> Mode {
+        SimState::set_mode(self, mode)
+    }
+
+    fn stats(&self) -> Stats {
+        SimState::stats(self)
+    }
+
+    fn reset_stats(&self) -> Stats {
+        SimState::reset_stats(self)
+    }
+}

@@ -3,14 +3,14 @@
 //! The server is written once against the [`Wire`] trait; `openai` and
 //! `anthropic` implement it. A format parses its request into a [`Prompt`],
 //! renders a [`Completion`] as one JSON body or as a list of SSE frames, and
-//! renders a [`Failure`](super::failure::Failure) as its error JSON. Nothing
+//! names the error shape its [`Failure`](super::failure::Failure)s are written in. Nothing
 //! here knows about modes or timing.
 
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::failure::Failure;
+use super::failure::{ErrorShape, Failure};
 use super::reply::{Reply, count_tokens};
 
 /// The parts of a request the simulator uses, in either format.
@@ -135,8 +135,8 @@ pub trait Wire: Send + Sync + 'static {
     fn completion(completion: &Completion) -> Value;
     /// The streaming answer.
     fn stream(completion: &Completion) -> StreamFrames;
-    /// The error JSON for `failure`.
-    fn error(failure: &Failure) -> Value;
+    /// The provider's error JSON shape.
+    const ERROR_SHAPE: ErrorShape;
     /// A 200 body that is not valid JSON.
     fn malformed_body(completion: &Completion) -> Bytes;
     /// An SSE frame whose data is not valid JSON.

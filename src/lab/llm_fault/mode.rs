@@ -1,4 +1,4 @@
-//! The failure modes of the simulator and their validation.
+//! The failure modes of the simulator and the gateway, and their validation.
 //!
 //! A [`Mode`] is what a game day switches at runtime (`PUT /admin/mode`) or
 //! sets at start (`--mode`). Every value that can be out of range has its own

@@ -145,7 +145,7 @@ pub fn decide(mode: &Mode, rng: &mut Rng) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::llm_sim::mode::{ErrorStatus, Rate, TokensPerSecond};
+    use crate::lab::llm_fault::mode::{ErrorStatus, Rate, TokensPerSecond};
 
     fn statuses(mode: &Mode, seed: u64, count: usize) -> Vec<Option<u16>> {
         let mut rng = Rng::new(seed);
