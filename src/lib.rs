@@ -21,7 +21,8 @@
 //! - [`smoke`]: a fixed end-to-end game day with no scenario file.
 //! - [`cli_validate`]: the `validate` and `schema` subcommands.
 //! - Utilities: [`clock`], [`shutdown`], [`rng`], [`duration`], [`timestamp`],
-//!   [`fd_limit`].
+//!   [`fd_limit`], [`input`] (bounded reads), [`redact`] (secrets),
+//!   [`terminal`] (safe terminal output).
 
 pub mod faults;
 pub mod observe;
@@ -41,6 +42,9 @@ pub mod smoke;
 pub mod clock;
 pub mod duration;
 pub mod fd_limit;
+pub mod input;
+pub mod redact;
 pub mod rng;
 pub mod shutdown;
+pub mod terminal;
 pub mod timestamp;

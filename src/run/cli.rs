@@ -1,6 +1,7 @@
 //! The `gameday run` subcommand: validates every scenario first, then runs
 //! them in order, prints a summary of each, and exits with the worst code.
 
+use crate::terminal::clean;
 use std::path::PathBuf;
 
 use crate::results::{CheckStatus, Outcome};
@@ -62,7 +63,7 @@ pub async fn run(args: Args) -> anyhow::Result<u8> {
         match loaded {
             Ok(scenario) => scenarios.push(scenario),
             Err(diagnostics) => {
-                eprintln!("{diagnostics}");
+                eprintln!("{}", clean(&diagnostics.to_string()));
                 invalid = true;
             }
         }
@@ -88,7 +89,7 @@ pub async fn run(args: Args) -> anyhow::Result<u8> {
                 summary.exit_code
             }
             Err(error) => {
-                eprintln!("error: {name}: {error:#}");
+                eprintln!("{}", clean(&format!("error: {name}: {error:#}")));
                 2
             }
         };
@@ -127,7 +128,7 @@ fn print_summary(summary: &super::RunSummary, json: bool) {
             "results": summary.dir.join("results.json"),
             "report": report,
         });
-        println!("{line}");
+        println!("{}", clean(&line.to_string()));
         return;
     }
     let mut checks: Vec<_> = verdict.checks.iter().collect();
@@ -143,18 +144,22 @@ fn print_summary(summary: &super::RunSummary, json: bool) {
             CheckStatus::Fail => "FAIL",
             CheckStatus::Inconclusive => "????",
         };
-        println!(
+        let row = format!(
             "{mark}  {:<14} {:<34} expected {:<24} observed {}",
             check.phase, check.name, check.expected, check.observed
         );
+        println!("{}", clean(&row));
     }
     for fault in &summary.results.record.faults {
         if let Some(error) = &fault.revert_error {
-            println!("REVERT FAILED  {}: {error}", fault.name);
+            println!(
+                "{}",
+                clean(&format!("REVERT FAILED  {}: {error}", fault.name))
+            );
         }
     }
     let budget = &verdict.budget;
-    println!(
+    let outcome = format!(
         "\n{}: {}  budget spent {:.3}% of {:.3}% allowed ({} errors in {} requests)",
         summary.results.record.scenario.name,
         match verdict.outcome {
@@ -169,5 +174,6 @@ fn print_summary(summary: &super::RunSummary, json: bool) {
         budget.errors,
         budget.requests,
     );
+    println!("{}", clean(&outcome));
     println!("report: {}", report.display());
 }
