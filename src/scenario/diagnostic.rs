@@ -315,15 +315,22 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     let limit = (word.chars().count() / 3).max(1);
     candidates
         .into_iter()
-        .map(|candidate| {
-            (
-                edit_distance(&word_lower, &candidate.to_lowercase()),
-                candidate,
-            )
+        .filter_map(|candidate| {
+            within(&word_lower, &candidate.to_lowercase(), limit)
+                .map(|distance| (distance, candidate))
         })
-        .filter(|(distance, _)| *distance <= limit)
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, candidate)| candidate)
+}
+
+/// The edit distance of two words if it is at most `limit`; cheap when it is
+/// not (lengths too far apart are not compared at all), so a file of many
+/// unknown keys is checked quickly.
+fn within(left: &str, right: &str, limit: usize) -> Option<usize> {
+    if left.chars().count().abs_diff(right.chars().count()) > limit {
+        return None;
+    }
+    Some(edit_distance(left, right)).filter(|distance| *distance <= limit)
 }
 
 /// "did you mean `x`?" for the closest candidate, else the list of valid choices.

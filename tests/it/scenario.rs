@@ -544,7 +544,7 @@ fn every_semantic_rule_has_a_failing_example() {
     check_rule("warmup: 5s", "warmup: 0s", 4, "must be longer than 0s");
     check_rule("duration: 2m", "duration: 30000h", 5, "7-day limit");
     check_rule("duration: 2m", "duration: 2y", 5, "unknown unit");
-    check_rule("rate: 10/s", "rate: 1000000000/s", 3, "at most 1000000/s");
+    check_rule("rate: 10/s", "rate: 1000000000/s", 3, "and 1000000/s");
     check_rule("rate: 10/s", "rate: 0/s", 3, "between 0.001/s and");
     // `for` = 0, and a fault that ends after the run.
     check_rule("for: 20s", "for: 0s", 9, "must be longer than 0s");
@@ -1131,7 +1131,8 @@ fn validate_prints_a_capped_number_of_problems_in_linear_time() {
     let (code, _, stderr) = run(gameday().arg("validate").arg(&path));
     let elapsed = started.elapsed().unwrap_or_default();
     assert_eq!(code, 2);
-    let printed = stderr.matches("error: unknown top-level key").count();
+    // 99,990 unknown keys and the missing `traffic`.
+    let printed = stderr.matches(" --> ").count();
     assert_eq!(
         printed,
         gameday::cli_validate::MAX_PRINTED_PROBLEMS,
@@ -1148,8 +1149,10 @@ fn validate_prints_a_capped_number_of_problems_in_linear_time() {
         "{} lines",
         stderr.lines().count()
     );
-    // Generous: it takes well under a second; quadratic took minutes.
-    assert!(elapsed < Duration::from_secs(20), "took {elapsed:?}");
+    // Generous, for a debug build on a busy machine: linear takes about
+    // 15 s unoptimised (well under a second optimised); the quadratic
+    // excerpts took 151 s of CPU optimised, hours unoptimised.
+    assert!(elapsed < Duration::from_secs(120), "took {elapsed:?}");
 }
 
 #[test]

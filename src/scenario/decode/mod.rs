@@ -17,7 +17,7 @@ mod sections;
 
 use std::time::Duration;
 
-use super::diagnostic::{Diagnostic, Position, Source, closest, suggest};
+use super::diagnostic::{Diagnostic, Position, Source, closest, list, suggest};
 use super::model::{Comparison, Scenario};
 use super::tree::{Node, Value};
 use super::values;
@@ -91,7 +91,8 @@ impl<'s, 't> Decoder<'s, 't> {
             if known.contains(&name.as_str()) {
                 fields.entries.push((name.as_str(), key, value));
             } else {
-                if let Some(meant) = closest(name, known.iter().copied()) {
+                let meant = closest(name, known.iter().copied());
+                if let Some(meant) = meant {
                     fields.misspelt.push(meant.to_string());
                 }
                 self.error_with_help(
@@ -101,7 +102,10 @@ impl<'s, 't> Decoder<'s, 't> {
                     } else {
                         format!("unknown key `{name}` in `{what}`")
                     },
-                    suggest(name, known),
+                    match meant {
+                        Some(meant) => format!("did you mean `{meant}`?"),
+                        None => format!("expected one of: {}", list(known)),
+                    },
                 );
             }
         }
