@@ -29,8 +29,9 @@ pub struct PlatformConfig {
     pub cache_ttl: Duration,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
-    /// How long a client has to send a request head, and how long an idle
-    /// keep-alive connection stays open.
+    /// How long a client has to send a request head, how long an idle
+    /// keep-alive connection stays open, and how long a response write may
+    /// wait on a client that does not read.
     pub header_read_timeout: Duration,
 }
 
