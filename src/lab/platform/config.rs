@@ -9,9 +9,9 @@ use super::llm::{FailoverSettings, ProviderConfig};
 /// Everything the reference platform needs to run.
 #[derive(Debug, Clone)]
 pub struct PlatformConfig {
-    /// `redis://host:port/`.
+    /// `redis://host:port/` (`redis://:password@host:port/` with a password).
     pub redis_url: String,
-    /// `postgres://user@host:port/db`.
+    /// `postgres://user@host:port/db` (`user:password@` with a password).
     pub postgres_url: String,
     /// LLM providers in failover order (the first is the primary).
     pub providers: Vec<ProviderConfig>,
