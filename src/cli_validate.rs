@@ -21,7 +21,7 @@ pub const MAX_PRINTED_PROBLEMS: usize = 50;
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
     /// Scenario files (or folders of `.yaml`/`.yml` files) to check; every
-    /// problem of every file is reported.
+    /// problem of every file is found, and the first 50 of each printed.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Also print each valid scenario's resolved timeline: what would be
