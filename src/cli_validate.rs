@@ -13,11 +13,15 @@ use crate::scenario;
 /// Exit code for an invalid scenario (the CLI-wide contract).
 const INVALID: u8 = 2;
 
+/// The most problems printed per file; the rest are counted. A file with
+/// thousands of problems is rarely a scenario, and the first ones say so.
+pub const MAX_PRINTED_PROBLEMS: usize = 50;
+
 /// Arguments of `gameday validate`.
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
     /// Scenario files (or folders of `.yaml`/`.yml` files) to check; every
-    /// problem of every file is reported.
+    /// problem of every file is found, and the first 50 of each printed.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Also print each valid scenario's resolved timeline: what would be
@@ -44,7 +48,8 @@ pub fn run_validate(args: ValidateArgs) -> anyhow::Result<u8> {
             Ok(found) => files.extend(found),
             Err(message) => {
                 unreadable += 1;
-                writeln!(stderr, "error: {message}\n --> {}\n", path.display())?;
+                let text = format!("error: {message}\n --> {}\n", path.display());
+                writeln!(stderr, "{}", crate::terminal::clean(&text))?;
             }
         }
     }
@@ -65,7 +70,7 @@ pub fn run_validate(args: ValidateArgs) -> anyhow::Result<u8> {
             }
             Err(diagnostics) => {
                 problems += diagnostics.len();
-                writeln!(stderr, "{diagnostics}")?;
+                print_capped(&mut stderr, file, &diagnostics)?;
             }
         }
     }
@@ -100,6 +105,30 @@ pub fn plan_text(scenario: &scenario::Scenario) -> String {
         text.push_str(&checks);
     }
     text
+}
+
+/// The first [`MAX_PRINTED_PROBLEMS`] problems of a file, then how many more.
+fn print_capped(
+    out: &mut impl Write,
+    file: &Path,
+    diagnostics: &scenario::Diagnostics,
+) -> std::io::Result<()> {
+    for (index, diagnostic) in diagnostics.iter().take(MAX_PRINTED_PROBLEMS).enumerate() {
+        if index > 0 {
+            writeln!(out)?;
+        }
+        write!(out, "{}", crate::terminal::clean(&diagnostic.to_string()))?;
+    }
+    let more = diagnostics.len().saturating_sub(MAX_PRINTED_PROBLEMS);
+    if more > 0 {
+        writeln!(
+            out,
+            "\n... and {more} more problem{} in {} (not shown)",
+            plural(more),
+            file.display()
+        )?;
+    }
+    writeln!(out)
 }
 
 /// A file as itself; a folder as its `.yaml`/`.yml` files, sorted.

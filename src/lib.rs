@@ -23,7 +23,8 @@
 //! - Wire formats both sides speak: [`sse`] (server-sent events, read by the
 //!   runner's traffic and the reference platform's LLM clients).
 //! - Utilities: [`clock`], [`shutdown`], [`rng`], [`duration`], [`timestamp`],
-//!   [`fd_limit`].
+//!   [`fd_limit`], [`input`] (bounded reads), [`redact`] (secrets),
+//!   [`terminal`] (safe terminal output).
 
 pub mod faults;
 pub mod observe;
@@ -43,7 +44,10 @@ pub mod smoke;
 pub mod clock;
 pub mod duration;
 pub mod fd_limit;
+pub mod input;
+pub mod redact;
 pub mod rng;
 pub mod shutdown;
 pub mod sse;
+pub mod terminal;
 pub mod timestamp;

@@ -134,7 +134,10 @@ pub async fn run(args: Args) -> anyhow::Result<u8> {
         .with_context(|| format!("writing {}", path.display()))?;
     for check in &results.checks {
         let mark = if check.passed { "ok  " } else { "FAIL" };
-        println!("{mark} {}: {}", check.name, check.observed);
+        println!(
+            "{}",
+            crate::terminal::clean(&format!("{mark} {}: {}", check.name, check.observed))
+        );
     }
     let failed = results.checks.iter().filter(|c| !c.passed).count();
     println!(

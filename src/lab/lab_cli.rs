@@ -36,11 +36,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "redis": lab.redis.url(),
         "postgres": lab.postgres.url(),
     });
+    // The services' URLs hold their passwords: printed masked (`***`).
     if args.json {
-        println!("{addresses}");
+        println!("{}", crate::terminal::clean(&addresses.to_string()));
     } else {
         for (name, url) in addresses.as_object().into_iter().flatten() {
-            println!("{name:<9} {}", url.as_str().unwrap_or_default());
+            let url = crate::terminal::clean(url.as_str().unwrap_or_default());
+            println!("{name:<9} {url}");
         }
         println!("(Ctrl-C stops everything)");
     }

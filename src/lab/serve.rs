@@ -7,9 +7,19 @@
 //! TCP_NODELAY on every accepted socket; and graceful shutdown (stop
 //! accepting, let requests in flight finish, return once every connection is
 //! closed). `axum::serve` sets no timer, so it has no header-read timeout.
+//!
+//! Slow readers: hyper answers one request of a connection at a time and
+//! reads the next only once the response is written, so a connection queues
+//! at most one response. A write timeout (the same length as the
+//! header-read timeout) closes a connection whose client stops reading: a
+//! write that makes no progress for that long fails, and the queued
+//! response is freed. Without it, clients that send requests for a large
+//! body and never read would each hold that body for ever.
 
 use std::future::Future;
 use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
@@ -17,7 +27,9 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
+use tokio::time::Sleep;
 use tower_http::timeout::RequestBodyDeadlineLayer;
 
 /// How long a client has to send a whole request head, counted from when the
@@ -38,7 +50,8 @@ const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(250);
 /// accepting, lets each open connection finish its request in flight, and
 /// returns once all are closed. Accept errors never end the loop. A client
 /// has `header_read_timeout` to send each request head (normally
-/// [`HEADER_READ_TIMEOUT`]).
+/// [`HEADER_READ_TIMEOUT`]), and as long to take each write of a response:
+/// a connection whose writes make no progress for that long is closed.
 pub async fn serve_http(
     listener: TcpListener,
     router: Router,
@@ -72,6 +85,7 @@ pub async fn serve_http(
         // Small responses and SSE events must not wait for delayed ACKs (Nagle).
         let _ = stream.set_nodelay(true);
         let service = TowerToHyperService::new(router.clone());
+        let stream = WriteTimeout::new(stream, header_read_timeout);
         let connection = builder.serve_connection(TokioIo::new(stream), service);
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
@@ -93,4 +107,90 @@ fn is_per_connection(error: &io::Error) -> bool {
             | io::ErrorKind::ConnectionAborted
             | io::ErrorKind::ConnectionReset
     )
+}
+
+/// A stream whose writes fail with `TimedOut` once one has waited `limit`
+/// without progress (the peer stopped reading and every buffer is full).
+struct WriteTimeout<S> {
+    inner: S,
+    limit: Duration,
+    /// Armed while a write is pending; reset by any progress.
+    stalled: Option<Pin<Box<Sleep>>>,
+}
+
+impl<S> WriteTimeout<S> {
+    fn new(inner: S, limit: Duration) -> Self {
+        Self {
+            inner,
+            limit,
+            stalled: None,
+        }
+    }
+
+    /// Turns a pending write into an error once it has been pending `limit`.
+    fn check<T>(
+        &mut self,
+        context: &mut Context<'_>,
+        polled: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        if polled.is_ready() {
+            self.stalled = None;
+            return polled;
+        }
+        let limit = self.limit;
+        let stalled = self
+            .stalled
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        match stalled.as_mut().poll(context) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the client read nothing within the write timeout",
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for WriteTimeout<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        context: &mut Context<'_>,
+        buffer: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(context, buffer)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for WriteTimeout<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        context: &mut Context<'_>,
+        buffer: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write(context, buffer);
+        self.check(context, polled)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        context: &mut Context<'_>,
+        buffers: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(context, buffers);
+        self.check(context, polled)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let polled = Pin::new(&mut self.inner).poll_flush(context);
+        self.check(context, polled)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let polled = Pin::new(&mut self.inner).poll_shutdown(context);
+        self.check(context, polled)
+    }
 }

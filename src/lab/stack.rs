@@ -158,8 +158,8 @@ impl Lab {
             },
         ];
         let mut config = PlatformConfig::new(
-            url_for(ServiceKind::Redis, redis_addr),
-            url_for(ServiceKind::Postgres, postgres_addr),
+            url_for(ServiceKind::Redis, redis_addr, redis.password()),
+            url_for(ServiceKind::Postgres, postgres_addr, postgres.password()),
             providers,
         );
         config.failover.breaker.failure_threshold = options.breaker_threshold;

@@ -103,12 +103,26 @@ pub fn write_index(reports_dir: &Path) -> Result<PathBuf, ReportError> {
     index::write(reports_dir)
 }
 
+/// The largest results.json `gameday report` reads: a week-long run's is
+/// well under this.
+pub const MAX_RESULTS_BYTES: u64 = 256 * 1024 * 1024;
+
 /// Reads and checks a results.json.
 pub fn read_results(path: &Path) -> Result<Results, ReportError> {
-    let bytes = std::fs::read(path).map_err(|error| ReportError::Read {
-        path: path.to_path_buf(),
-        error,
-    })?;
+    // At most the limit + 1 bytes, whatever the file is (`/dev/zero`, a pipe).
+    let bytes =
+        crate::input::read_at_most(path, MAX_RESULTS_BYTES, "results files").map_err(|error| {
+            match error {
+                crate::input::InputError::Io(error) => ReportError::Read {
+                    path: path.to_path_buf(),
+                    error,
+                },
+                too_large => ReportError::Parse {
+                    path: path.to_path_buf(),
+                    reason: too_large.to_string(),
+                },
+            }
+        })?;
     let parse_error = |reason: String| ReportError::Parse {
         path: path.to_path_buf(),
         reason,
@@ -189,6 +203,6 @@ fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), ReportError> {
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_default();
     let temporary = path.with_file_name(format!(".{file_name}.partial"));
-    std::fs::write(&temporary, contents).map_err(write_error)?;
+    std::fs::write(&temporary, crate::redact::bytes(contents)).map_err(write_error)?;
     std::fs::rename(&temporary, path).map_err(write_error)
 }

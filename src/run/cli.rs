@@ -1,6 +1,7 @@
 //! The `gameday run` subcommand: validates every scenario first, then runs
 //! them in order, prints a summary of each, and exits with the worst code.
 
+use crate::terminal::clean;
 use std::path::PathBuf;
 
 use crate::results::{CheckStatus, Outcome};
@@ -74,7 +75,7 @@ pub async fn run(args: Args) -> anyhow::Result<u8> {
         match loaded {
             Ok(scenario) => scenarios.push(scenario),
             Err(diagnostics) => {
-                eprintln!("{diagnostics}");
+                eprintln!("{}", clean(&diagnostics.to_string()));
                 invalid = true;
             }
         }
@@ -101,7 +102,7 @@ pub async fn run(args: Args) -> anyhow::Result<u8> {
                 code
             }
             Err(error) => {
-                eprintln!("error: {name}: {error:#}");
+                eprintln!("{}", clean(&format!("error: {name}: {error:#}")));
                 2
             }
         };
@@ -181,7 +182,7 @@ fn print_summary(summary: &super::RunSummary, exit_code: u8, json: bool) {
     };
     if json {
         if let Some(line) = json_line(summary, exit_code) {
-            println!("{line}");
+            println!("{}", clean(&line.to_string()));
         }
         return;
     }
@@ -198,14 +199,18 @@ fn print_summary(summary: &super::RunSummary, exit_code: u8, json: bool) {
             CheckStatus::Fail => "FAIL",
             CheckStatus::Inconclusive => "????",
         };
-        println!(
+        let row = format!(
             "{mark}  {:<14} {:<34} expected {:<24} observed {}",
             check.phase, check.name, check.expected, check.observed
         );
+        println!("{}", clean(&row));
     }
     for fault in &summary.results.record.faults {
         if let Some(error) = &fault.revert_error {
-            println!("REVERT FAILED  {}: {error}", fault.name);
+            println!(
+                "{}",
+                clean(&format!("REVERT FAILED  {}: {error}", fault.name))
+            );
         }
     }
     if verdict.outcome == Outcome::Error {
@@ -219,7 +224,7 @@ fn print_summary(summary: &super::RunSummary, exit_code: u8, json: bool) {
         return;
     }
     let budget = &verdict.budget;
-    println!(
+    let outcome = format!(
         "\n{}: {}  budget spent {:.3}% of {:.3}% allowed ({} errors in {} requests)",
         summary.results.record.scenario.name,
         match verdict.outcome {
@@ -234,6 +239,7 @@ fn print_summary(summary: &super::RunSummary, exit_code: u8, json: bool) {
         budget.errors,
         budget.requests,
     );
+    println!("{}", clean(&outcome));
     println!("report: {}", report.display());
 }
 

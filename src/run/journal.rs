@@ -77,6 +77,7 @@ impl Journal {
     pub fn fault_event(&self, event: &FaultEvent<'_>) -> std::io::Result<()> {
         let mut line = serde_json::to_vec(event).map_err(std::io::Error::other)?;
         line.push(b'\n');
+        let line = crate::redact::bytes(&line);
         let mut file = self.faults.lock().unwrap_or_else(|p| p.into_inner());
         file.write_all(&line)?;
         file.sync_data()
@@ -100,6 +101,6 @@ impl Journal {
 pub fn write_results(dir: &Path, results: &Results) -> std::io::Result<()> {
     let bytes = serde_json::to_vec_pretty(results).map_err(std::io::Error::other)?;
     let temporary = dir.join(".results.json.tmp");
-    std::fs::write(&temporary, bytes)?;
+    std::fs::write(&temporary, crate::redact::bytes(&bytes))?;
     std::fs::rename(&temporary, dir.join("results.json"))
 }

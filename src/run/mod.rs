@@ -88,8 +88,8 @@ pub async fn run_scenario(
         Journal::create(&dir, record).with_context(|| format!("creating {}", dir.display()))?,
     );
     if !options.quiet {
-        eprintln!("gameday: {} — {}", scenario.name, dir.display());
-        eprintln!("{plan}");
+        let header = format!("gameday: {} — {}\n{plan}", scenario.name, dir.display());
+        eprintln!("{}", crate::terminal::clean(&header));
     }
 
     let prepared = match target::prepare(&scenario, seed).await {
@@ -225,7 +225,10 @@ async fn refuse_stale(scenario: &Scenario, options: &RunOptions) -> anyhow::Resu
             cleaned.failed.join("; ")
         );
         for line in cleaned.reverted {
-            eprintln!("gameday: reverted stale fault {line}");
+            eprintln!(
+                "gameday: reverted stale fault {}",
+                crate::terminal::clean(&line)
+            );
         }
     }
     Ok(())
@@ -338,7 +341,7 @@ async fn drive(
         tokio::select! {
             _ = tokio::time::sleep_until(end) => {}
             reason = halted => {
-                eprintln!("\ngameday: {reason}; rolling back");
+                eprintln!("\ngameday: {}; rolling back", crate::terminal::clean(&reason));
                 status = RunStatus::Aborted { reason };
             }
             _ = signals.clone().wait() => {

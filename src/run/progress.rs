@@ -53,6 +53,7 @@ pub async fn report(live: LiveHandle, plan: Arc<Plan>, rollback: Arc<Rollback>, 
                 active.join(", ")
             },
         );
+        let line = crate::terminal::clean(&line);
         let mut stderr = std::io::stderr().lock();
         if terminal {
             let _ = write!(stderr, "\r\x1b[2K{line}");

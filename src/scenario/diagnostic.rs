@@ -57,7 +57,9 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    /// A diagnostic at `position` in `text` (the file's contents).
+    /// A diagnostic at `position` in `text` (the file's contents). This scans
+    /// `text` for the line; for many diagnostics of one file use
+    /// [`Source::diagnostic`], which indexes the lines once.
     pub fn new(
         file: &str,
         text: &str,
@@ -65,38 +67,161 @@ impl Diagnostic {
         message: impl Into<String>,
         help: Option<String>,
     ) -> Diagnostic {
+        Source::new(file, text).diagnostic(position, message, help)
+    }
+}
+
+/// A scenario file's name and text with the start of every line indexed
+/// once, so that each diagnostic finds its source line in constant time
+/// (a file with a hundred thousand problems is rendered in linear time).
+#[derive(Debug, Clone)]
+pub struct Source<'t> {
+    file: &'t str,
+    text: &'t str,
+    /// Byte offset of the start of each line.
+    line_starts: Vec<usize>,
+    /// Whether each line is ASCII (characters are bytes: no scan needed).
+    ascii: Vec<bool>,
+}
+
+impl<'t> Source<'t> {
+    /// Indexes the lines of `text`.
+    pub fn new(file: &'t str, text: &'t str) -> Source<'t> {
+        // Empty text has no lines (as `str::lines` sees it).
+        let mut line_starts = if text.is_empty() { Vec::new() } else { vec![0] };
+        line_starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|(_, byte)| *byte == b'\n')
+                .map(|(index, _)| index + 1)
+                .filter(|start| *start < text.len()),
+        );
+        let ascii = line_starts
+            .iter()
+            .enumerate()
+            .map(|(index, start)| {
+                let end = line_starts.get(index + 1).copied().unwrap_or(text.len());
+                text.as_bytes()[*start..end].is_ascii()
+            })
+            .collect();
+        Source {
+            file,
+            text,
+            line_starts,
+            ascii,
+        }
+    }
+
+    /// The whole text.
+    pub fn text(&self) -> &'t str {
+        self.text
+    }
+
+    /// Whether line `number` (1-based) is ASCII.
+    fn is_ascii(&self, number: usize) -> bool {
+        number
+            .checked_sub(1)
+            .and_then(|index| self.ascii.get(index))
+            .copied()
+            .unwrap_or(false)
+    }
+
+    /// The file name shown in diagnostics.
+    pub fn file(&self) -> &'t str {
+        self.file
+    }
+
+    /// Line `number` (1-based) without its line ending.
+    pub fn line(&self, number: usize) -> Option<&'t str> {
+        let start = *self.line_starts.get(number.checked_sub(1)?)?;
+        let end = self
+            .line_starts
+            .get(number)
+            .copied()
+            .unwrap_or(self.text.len());
+        let line = self.text.get(start..end)?;
+        Some(line.trim_end_matches('\n').trim_end_matches('\r'))
+    }
+
+    /// A diagnostic at `position` in this file.
+    pub fn diagnostic(
+        &self,
+        position: Position,
+        message: impl Into<String>,
+        help: Option<String>,
+    ) -> Diagnostic {
         Diagnostic {
-            file: file.to_string(),
+            file: self.file.to_string(),
             line: position.line,
             column: position.column,
             message: message.into(),
-            excerpt: excerpt(text, position),
+            excerpt: excerpt(self, position),
             help,
         }
     }
 }
 
+/// The most characters of a source line an excerpt quotes: a long line
+/// (a whole file written as one flow mapping) is quoted around the problem.
+const EXCERPT_CHARS: usize = 160;
+
+/// How many characters before the problem a clipped excerpt keeps.
+const EXCERPT_LEAD: usize = 40;
+
 /// The source line at `position` and a caret line under it.
-fn excerpt(text: &str, position: Position) -> String {
+fn excerpt(source: &Source, position: Position) -> String {
     if position.line == 0 {
         return String::new();
     }
-    let Some(source_line) = text.lines().nth(position.line - 1) else {
+    let Some(source_line) = source.line(position.line) else {
         return String::new();
     };
-    let source_line = source_line.trim_end_matches('\r');
-    let line_chars = source_line.chars().count();
     let start = position.column.max(1) - 1;
+    // A long line is quoted from a little before the problem; the cost of an
+    // excerpt stays independent of the line's length (for ASCII lines).
+    let ascii = source.is_ascii(position.line);
+    let (shown, start, clipped_left, clipped_right) = if source_line.len() <= EXCERPT_CHARS {
+        (source_line, start, false, false)
+    } else {
+        let from = start.saturating_sub(EXCERPT_LEAD);
+        let from_byte = byte_of_char(source_line, from, ascii);
+        let rest = &source_line[from_byte..];
+        let to_byte = byte_of_char(rest, EXCERPT_CHARS, ascii);
+        (
+            &rest[..to_byte],
+            start - from.min(start),
+            from_byte > 0,
+            from_byte + to_byte < source_line.len(),
+        )
+    };
+    let line_chars = if ascii {
+        shown.len()
+    } else {
+        shown.chars().count()
+    };
     // Underline the offending text, but never past the end of the line.
     let available = line_chars.saturating_sub(start).max(1);
     let carets = position.length.clamp(1, available);
+    let left = if clipped_left { "..." } else { "" };
+    let right = if clipped_right { "..." } else { "" };
     // Tabs keep their width in the caret line so the caret stays aligned.
-    let padding: String = source_line
-        .chars()
-        .take(start)
-        .map(|c| if c == '\t' { '\t' } else { ' ' })
-        .collect();
-    format!("{source_line}\n{padding}{}", "^".repeat(carets))
+    let padding: String = " ".repeat(left.len())
+        + &shown
+            .chars()
+            .take(start)
+            .map(|c| if c == '\t' { '\t' } else { ' ' })
+            .collect::<String>();
+    format!("{left}{shown}{right}\n{padding}{}", "^".repeat(carets))
+}
+
+/// The byte offset of character `chars` of `text` (its length if shorter).
+fn byte_of_char(text: &str, chars: usize, ascii: bool) -> usize {
+    if ascii {
+        return chars.min(text.len());
+    }
+    text.char_indices()
+        .nth(chars)
+        .map_or(text.len(), |(offset, _)| offset)
 }
 
 impl fmt::Display for Diagnostic {
@@ -190,15 +315,22 @@ pub fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     let limit = (word.chars().count() / 3).max(1);
     candidates
         .into_iter()
-        .map(|candidate| {
-            (
-                edit_distance(&word_lower, &candidate.to_lowercase()),
-                candidate,
-            )
+        .filter_map(|candidate| {
+            within(&word_lower, &candidate.to_lowercase(), limit)
+                .map(|distance| (distance, candidate))
         })
-        .filter(|(distance, _)| *distance <= limit)
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, candidate)| candidate)
+}
+
+/// The edit distance of two words if it is at most `limit`; cheap when it is
+/// not (lengths too far apart are not compared at all), so a file of many
+/// unknown keys is checked quickly.
+fn within(left: &str, right: &str, limit: usize) -> Option<usize> {
+    if left.chars().count().abs_diff(right.chars().count()) > limit {
+        return None;
+    }
+    Some(edit_distance(left, right)).filter(|distance| *distance <= limit)
 }
 
 /// "did you mean `x`?" for the closest candidate, else the list of valid choices.

@@ -14,6 +14,7 @@
 //!
 //! - [`model`]: the typed scenario the rest of the pipeline consumes.
 //! - [`diagnostic`]: located problems, rustc-style rendering, did-you-mean.
+//! - [`limits`]: the bound of every count, size and rate, with its reason.
 //! - [`tree`]: the YAML tree with line/column per node (serde-saphyr).
 //! - `values`: durations, percentages, rates, comparisons and rules as text.
 //! - `decode`: tree to model, collecting every structural problem.
@@ -22,6 +23,7 @@
 //! - [`spec`]: the file format as types, for the JSON Schema.
 
 pub mod diagnostic;
+pub mod limits;
 pub mod model;
 pub mod secret;
 pub mod spec;
@@ -55,16 +57,10 @@ pub fn load(path: impl AsRef<Path>) -> Result<Scenario, Diagnostics> {
             None,
         )])
     };
-    let size = std::fs::metadata(path)
-        .map_err(|error| whole_file(format!("cannot read the file: {error}")))?
-        .len();
-    if size > MAX_FILE_BYTES {
-        return Err(whole_file(format!(
-            "the file is {size} bytes; scenarios are limited to {MAX_FILE_BYTES}"
-        )));
-    }
-    let bytes = std::fs::read(path)
-        .map_err(|error| whole_file(format!("cannot read the file: {error}")))?;
+    // Read at most the limit + 1 bytes, whatever the file is (/dev/zero, a
+    // FIFO, `<(...)`): its metadata says nothing about a stream's length.
+    let bytes = crate::input::read_at_most(path, MAX_FILE_BYTES, "scenarios")
+        .map_err(|error| whole_file(error.to_string()))?;
     let text = String::from_utf8(bytes)
         .map_err(|error| whole_file(format!("the file is not UTF-8: {error}")))?;
     parse_str(&name, &text)
@@ -82,7 +78,8 @@ pub fn parse_str(name: &str, text: &str) -> Result<Scenario, Diagnostics> {
             syntax_help(text, error.position),
         )])
     })?;
-    let decoded = decode::decode(&root, name, text);
+    let source = diagnostic::Source::new(name, text);
+    let decoded = decode::decode(&root, &source);
     let mut diagnostics = Diagnostics(decoded.diagnostics);
     let Some(scenario) = decoded.scenario else {
         diagnostics.sort();
@@ -100,7 +97,7 @@ pub fn parse_str(name: &str, text: &str) -> Result<Scenario, Diagnostics> {
             validate::Site::Key => map.key(&problem.path),
             validate::Site::Value => map.value(&problem.path),
         };
-        Diagnostic::new(name, text, position, problem.message, problem.help)
+        source.diagnostic(position, problem.message, problem.help)
     }));
     if diagnostics.is_empty() {
         Ok(scenario)

@@ -5,7 +5,9 @@
 //! is validated (no unterminated `${`, valid variable names) but is only
 //! filled in by [`ExternalTarget::resolve_headers`], when a run starts, so a
 //! token never sits in the file, the plan or the results. A resolved value is
-//! a [`Secret`], whose `Debug` and `Display` print `***`.
+//! a [`Secret`], whose `Debug` and `Display` print `***`; each variable's
+//! value is also registered with [`crate::redact`], so it is masked wherever
+//! it shows up (a command's output, a value the target echoes back).
 
 use std::fmt;
 
@@ -141,6 +143,9 @@ impl ExternalTarget {
                             header: header.name.clone(),
                             variable: name.to_string(),
                         })?;
+                        // From now on the value is masked in everything
+                        // gameday writes or prints (see `crate::redact`).
+                        crate::redact::register(&filled);
                         value.push_str(&filled);
                     }
                 }

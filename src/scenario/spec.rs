@@ -246,12 +246,15 @@ pub struct TrafficSpec {
     /// Operation weights (default chat 80, chat_stream 15, history 5).
     pub mix: Option<MixSpec>,
     /// Conversation pool size (default 100).
+    #[schemars(range(min = 1, max = super::limits::MAX_CONVERSATIONS))]
     pub conversations: Option<u32>,
     /// Turns before a conversation is replaced (default: never).
+    #[schemars(range(min = 1, max = super::limits::MAX_TURNS_PER_CONVERSATION))]
     pub turns_per_conversation: Option<u32>,
     /// Per-request timeout (default 10s).
     pub timeout: Option<DurationText>,
     /// In-flight bound; arrivals beyond it are recorded as dropped (default 1000).
+    #[schemars(range(min = 1, max = super::limits::MAX_IN_FLIGHT))]
     pub max_in_flight: Option<u32>,
     /// Seed for arrivals and mix (`--seed` overrides).
     pub seed: Option<u64>,

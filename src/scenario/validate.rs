@@ -12,14 +12,18 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use super::diagnostic::{closest, list, suggest};
+use super::limits::{
+    MAX_COMMAND_BYTES, MAX_CONVERSATIONS, MAX_HEADER_BYTES, MAX_HEADERS, MAX_IN_FLIGHT,
+    MAX_MIX_WEIGHT, MAX_NAME_CHARS, MAX_PROXIES, MAX_RULES, MAX_TIMELINE_ENTRIES,
+    MAX_TURNS_PER_CONVERSATION, MIN_MIX_WEIGHT, MIN_RATE,
+};
 use super::model::{
     AlertExpectation, BreakerExpectation, CapabilityExpectation, Fault, PhaseExpectations,
     Scenario, Target, format_duration,
 };
 use super::values::MAX_DURATION;
 
-/// The fastest arrival rate a scenario may ask for (per second).
-pub const MAX_RATE: f64 = 1_000_000.0;
+pub use super::limits::MAX_RATE;
 
 /// The proxies of the built-in lab, one in front of each dependency.
 pub const LAB_PROXIES: [&str; 4] = ["redis", "postgres", "primary", "fallback"];
@@ -116,6 +120,15 @@ pub fn check_sections(
     if clean(&["name"]) && scenario.name.trim().is_empty() {
         problems.value("name", "`name` must not be empty");
     }
+    if clean(&["name"]) && scenario.name.chars().count() > MAX_NAME_CHARS {
+        problems.value(
+            "name",
+            format!(
+                "`name` is {} characters; at most {MAX_NAME_CHARS}, because it names the run folder",
+                scenario.name.chars().count()
+            ),
+        );
+    }
     if clean(&["availability"]) {
         check_availability(scenario, &mut problems);
     }
@@ -142,6 +155,7 @@ pub fn check_sections(
     if clean(&["alerts", "halt"]) {
         check_rules(scenario, &mut problems);
     }
+    check_counts(scenario, &clean, &file_index, &mut problems);
     if clean(&["alerts", "halt", "traffic", "timeline", "recovery"]) {
         check_rule_windows(scenario, &mut problems);
     }
@@ -165,11 +179,13 @@ fn check_availability(scenario: &Scenario, problems: &mut Problems) {
 
 fn check_production_rate(scenario: &Scenario, problems: &mut Problems) {
     if let Some(rate) = scenario.production_rate
-        && !(rate > 0.0 && rate <= MAX_RATE)
+        && !(MIN_RATE..=MAX_RATE).contains(&rate)
     {
         problems.value(
             "production_rate",
-            format!("`production_rate` must be above 0 and at most {MAX_RATE}/s"),
+            format!(
+                "`production_rate` must be between {MIN_RATE}/s and {MAX_RATE}/s, got {rate}/s"
+            ),
         );
     }
 }
@@ -207,13 +223,14 @@ fn check_target(scenario: &Scenario, problems: &mut Problems) {
 
 fn check_traffic(scenario: &Scenario, problems: &mut Problems) {
     let traffic = &scenario.traffic;
-    if !(traffic.rate > 0.0 && traffic.rate <= MAX_RATE) {
-        problems.value(
+    if !(MIN_RATE..=MAX_RATE).contains(&traffic.rate) {
+        problems.value_with_help(
             "traffic.rate",
             format!(
-                "`traffic.rate` must be above 0 and at most {MAX_RATE}/s, got {}/s",
+                "`traffic.rate` must be between {MIN_RATE}/s and {MAX_RATE}/s, got {}/s",
                 traffic.rate
             ),
+            "the generator schedules in thousandths of a request per second and records every arrival",
         );
     }
     problems.positive("traffic.warmup", traffic.warmup);
@@ -240,6 +257,21 @@ fn check_traffic(scenario: &Scenario, problems: &mut Problems) {
             "give `chat` or `chat_stream` a weight above 0",
         );
     }
+    for (key, weight) in [
+        ("chat", mix.chat),
+        ("chat_stream", mix.chat_stream),
+        ("history", mix.history),
+    ] {
+        if weight != 0.0 && !(MIN_MIX_WEIGHT..=MAX_MIX_WEIGHT).contains(&weight) {
+            problems.value_with_help(
+                format!("traffic.mix.{key}"),
+                format!(
+                    "`traffic.mix.{key}` must be 0 or between {MIN_MIX_WEIGHT} and {MAX_MIX_WEIGHT}, got {weight}"
+                ),
+                "weights are relative and kept in thousandths: scale them, e.g. 80/15/5",
+            );
+        }
+    }
     if traffic.conversations == 0 {
         problems.value(
             "traffic.conversations",
@@ -257,6 +289,121 @@ fn check_traffic(scenario: &Scenario, problems: &mut Problems) {
             "traffic.max_in_flight",
             "`traffic.max_in_flight` must be at least 1",
         );
+    }
+    let over = [
+        (
+            "conversations",
+            u64::from(traffic.conversations),
+            u64::from(MAX_CONVERSATIONS),
+            "the generator keeps every conversation of the pool in memory",
+        ),
+        (
+            "turns_per_conversation",
+            u64::from(traffic.turns_per_conversation.unwrap_or(0)),
+            u64::from(MAX_TURNS_PER_CONVERSATION),
+            "every turn resends the conversation's history",
+        ),
+        (
+            "max_in_flight",
+            u64::from(traffic.max_in_flight),
+            u64::from(MAX_IN_FLIGHT),
+            "each request in flight holds a connection and a task",
+        ),
+    ];
+    for (key, value, limit, reason) in over {
+        if value > limit {
+            problems.value(
+                format!("traffic.{key}"),
+                format!("`traffic.{key}` is {value}; at most {limit}, because {reason}"),
+            );
+        }
+    }
+}
+
+/// The bounds on list lengths and string sizes (see `scenario::limits`).
+fn check_counts(
+    scenario: &Scenario,
+    clean: &dyn Fn(&[&str]) -> bool,
+    file_index: &dyn Fn(usize) -> usize,
+    problems: &mut Problems,
+) {
+    if scenario.timeline.len() > MAX_TIMELINE_ENTRIES {
+        problems.value(
+            "timeline",
+            format!(
+                "the timeline has {} entries; at most {MAX_TIMELINE_ENTRIES}, because a run records \
+                 at most 64 phases (each fault and each gap between faults is one)",
+                scenario.timeline.len()
+            ),
+        );
+    }
+    for (index, entry) in scenario.timeline.iter().enumerate() {
+        if let Fault::Exec {
+            command, revert, ..
+        } = &entry.fault
+        {
+            for (key, text) in [("exec", command), ("revert", revert)] {
+                if text.len() > MAX_COMMAND_BYTES {
+                    problems.value(
+                        format!("timeline[{}].fault.{key}", file_index(index)),
+                        format!(
+                            "the command is {} bytes; at most {MAX_COMMAND_BYTES}, because the \
+                             kernel limits one argument of `sh -c` to 128 KiB",
+                            text.len()
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    if clean(&["alerts", "halt"]) {
+        for (key, count) in [
+            ("alerts", scenario.alerts.len()),
+            ("halt", scenario.halt.len()),
+        ] {
+            if count > MAX_RULES {
+                problems.value(
+                    key,
+                    format!(
+                        "`{key}` has {count} rules (built-in ones included); at most {MAX_RULES}, \
+                         because every rule is evaluated every second"
+                    ),
+                );
+            }
+        }
+    }
+    if let Target::External(external) = &scenario.target
+        && clean(&["target"])
+    {
+        if external.headers.len() > MAX_HEADERS {
+            problems.value(
+                "target.headers",
+                format!(
+                    "{} headers; at most {MAX_HEADERS} are sent on every request",
+                    external.headers.len()
+                ),
+            );
+        }
+        for header in &external.headers {
+            if header.template.len() > MAX_HEADER_BYTES {
+                problems.value(
+                    format!("target.headers.{}", header.name),
+                    format!(
+                        "the header is {} bytes; at most {MAX_HEADER_BYTES}, because servers refuse \
+                         longer header lines",
+                        header.template.len()
+                    ),
+                );
+            }
+        }
+        if let Some(proxies) = &external.proxies
+            && proxies.len() > MAX_PROXIES
+        {
+            problems.value(
+                "target.proxies",
+                format!("{} proxies; at most {MAX_PROXIES}", proxies.len()),
+            );
+        }
     }
 }
 

@@ -53,9 +53,11 @@ impl TrafficSpec {
     /// Checks every field; the first problem found is returned.
     pub fn validate(&self) -> Result<(), TrafficError> {
         let invalid = |message: String| Err(TrafficError::InvalidSpec(message));
-        if !self.rate.is_finite() || !(0.001..=10_000_000.0).contains(&self.rate) {
+        // The scenario's limits, so a scenario that validates is never refused here.
+        use crate::scenario::limits::{MAX_RATE, MIN_RATE};
+        if !self.rate.is_finite() || !(MIN_RATE..=MAX_RATE).contains(&self.rate) {
             return invalid(format!(
-                "rate must be between 0.001/s and 10,000,000/s, got {}",
+                "rate must be between {MIN_RATE}/s and {MAX_RATE}/s, got {}",
                 self.rate
             ));
         }

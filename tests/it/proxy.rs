@@ -6,6 +6,7 @@ mod api;
 mod cli;
 mod client;
 mod data_plane;
+mod slow_reader;
 mod third_party;
 
 use std::net::SocketAddr;

@@ -443,6 +443,13 @@ target:
   url: {platform}
   headers: {{ Authorization: "Bearer ${{GAMEDAY_TEST_TOKEN}}" }}
 traffic: {{ rate: 10/s, warmup: 2s, duration: 3s, timeout: 5s }}
+timeline:
+  - name: leaky-command
+    at: 0s
+    for: 1s
+    fault:
+      exec: 'printf "token=%s \033[31mred\000\n" "$GAMEDAY_TEST_TOKEN" >&2; exit 1'
+      revert: 'echo "$GAMEDAY_TEST_TOKEN"; true'
 "#,
             platform = lab.platform.url()
         ),
@@ -458,15 +465,30 @@ traffic: {{ rate: 10/s, warmup: 2s, duration: 3s, timeout: 5s }}
         .expect("run gameday");
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    // The exec fault fails on purpose, printing the token (resolved from the
+    // environment by the shell) and terminal control characters.
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
     assert!(
         !stdout.contains(TOKEN) && !stderr.contains(TOKEN),
         "the token was printed"
     );
+    assert!(stdout.contains("token=***"), "{stdout}");
+    assert!(
+        !stdout.contains('\u{1b}') && !stdout.contains('\0'),
+        "raw control characters reached the terminal: {stdout:?}"
+    );
+    assert!(stdout.contains("\\u{1b}[31mred\\u{0}"), "{stdout}");
     let mut files = 0;
     for entry in walk(&dir.path().join("reports")) {
         let bytes = std::fs::read(&entry).expect("read output file");
         files += 1;
+        if entry.ends_with("results.json") {
+            let text = String::from_utf8_lossy(&bytes);
+            assert!(
+                text.contains("token=***"),
+                "the command's output is recorded, masked"
+            );
+        }
         assert!(
             !String::from_utf8_lossy(&bytes).contains(TOKEN),
             "the token leaked into {}",

@@ -544,8 +544,8 @@ fn every_semantic_rule_has_a_failing_example() {
     check_rule("warmup: 5s", "warmup: 0s", 4, "must be longer than 0s");
     check_rule("duration: 2m", "duration: 30000h", 5, "7-day limit");
     check_rule("duration: 2m", "duration: 2y", 5, "unknown unit");
-    check_rule("rate: 10/s", "rate: 1000000000/s", 3, "at most 1000000/s");
-    check_rule("rate: 10/s", "rate: 0/s", 3, "must be above 0");
+    check_rule("rate: 10/s", "rate: 1000000000/s", 3, "and 1000000/s");
+    check_rule("rate: 10/s", "rate: 0/s", 3, "between 0.001/s and");
     // `for` = 0, and a fault that ends after the run.
     check_rule("for: 20s", "for: 0s", 9, "must be longer than 0s");
     check_rule("at: 10s", "at: 110s", 9, "ends at 130s after the warm-up");
@@ -1072,4 +1072,193 @@ timeline:
         }
     );
     assert_eq!(scenario.timeline[0].at, Duration::ZERO);
+}
+
+#[test]
+fn every_count_and_size_has_a_bound_that_validate_enforces() {
+    // Rates: one set of limits, the generator's (1e-300/s validated, then
+    // `run` refused it).
+    check_rule("rate: 10/s", "rate: 1e-300/s", 3, "between 0.001/s and");
+    // Counts of the traffic section (4e9 conversations aborted `run` while
+    // allocating 32 GB).
+    let traffic = |key: &str, value: &str, message: &str| {
+        check_rule(
+            "duration: 2m",
+            &format!("duration: 2m\n  {key}: {value}"),
+            6,
+            message,
+        )
+    };
+    traffic(
+        "conversations",
+        "4000000000",
+        "at most 1000000, because the generator keeps",
+    );
+    traffic(
+        "turns_per_conversation",
+        "4000000000",
+        "at most 100000, because every turn",
+    );
+    traffic(
+        "max_in_flight",
+        "4000000000",
+        "at most 1000000, because each request",
+    );
+    traffic("mix", "{ chat: 0.0001 }", "must be 0 or between 0.001");
+    traffic("mix", "{ chat: 1e12 }", "must be 0 or between 0.001");
+    // The name becomes a folder name.
+    check_rule(
+        "name: base",
+        &format!("name: {}", "n".repeat(101)),
+        1,
+        "at most 100, because it names the run folder",
+    );
+    // Toxic attributes, in their units.
+    let toxic = |fault: &str, message: &str| {
+        check_rule(
+            "fault: { kill: redis }",
+            &format!("fault: {{ {fault} }}"),
+            10,
+            message,
+        )
+    };
+    toxic(
+        "toxic: latency, proxy: redis, latency: 9223372036854775807",
+        "at most 604800000 ms",
+    );
+    toxic(
+        "toxic: slicer, proxy: redis, average_size: 64, delay: 9000000000000",
+        "at most 604800000000 us",
+    );
+    toxic(
+        "toxic: bandwidth, proxy: redis, rate: 99999999999",
+        "at most 10000000 KB/s",
+    );
+    toxic(
+        "toxic: limit_data, proxy: redis, bytes: 4398046511104",
+        "at most 1073741824 bytes",
+    );
+    // An exec command longer than one argument of `sh -c` may be.
+    toxic(
+        &format!("exec: '{}', revert: 'true'", "x".repeat(70_000)),
+        "at most 65536, because the kernel limits",
+    );
+    // More timeline entries than a run records phases for.
+    let mut text = BASE.replace("duration: 2m", "duration: 10m");
+    for index in 0..31 {
+        text.push_str(&format!(
+            "  - {{ name: f{index}, at: {}s, for: 1s, fault: {{ kill: redis }} }}\n",
+            40 + index * 3
+        ));
+    }
+    let diagnostics = parse_err(&text);
+    assert!(
+        diagnostics
+            .iter()
+            .any(|d| d.line == 7 && d.message.contains("32 entries; at most 30")),
+        "{diagnostics}"
+    );
+    // More halt rules than are evaluated every second.
+    let halt: String = (0..101)
+        .map(|_| "  - error_rate > 50% for 10s\n".to_string())
+        .collect();
+    let diagnostics = parse_err(&format!("{BASE}halt:\n{halt}"));
+    assert!(
+        diagnostics
+            .iter()
+            .any(|d| d.line > 10 && d.message.contains("`halt` has 101 rules")),
+        "{diagnostics}"
+    );
+}
+
+#[test]
+fn validate_prints_a_capped_number_of_problems_in_linear_time() {
+    // About 1 MB of unknown keys: 100,000 problems. This took minutes and
+    // printed 737k lines while each excerpt rescanned the text.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("keys.yaml");
+    let mut text = String::from("name: many\n");
+    for index in 0..99_990 {
+        text.push_str(&format!("k{index:05}: 1\n"));
+    }
+    assert!(text.len() < 1024 * 1024);
+    std::fs::write(&path, &text).expect("write");
+    let started = std::time::SystemTime::now();
+    let (code, _, stderr) = run(gameday().arg("validate").arg(&path));
+    let elapsed = started.elapsed().unwrap_or_default();
+    assert_eq!(code, 2);
+    // 99,990 unknown keys and the missing `traffic`.
+    let printed = stderr.matches(" --> ").count();
+    assert_eq!(
+        printed,
+        gameday::cli_validate::MAX_PRINTED_PROBLEMS,
+        "{}",
+        &stderr[..2000]
+    );
+    assert!(
+        stderr.contains("and 99941 more problems in"),
+        "{}",
+        &stderr[stderr.len().saturating_sub(2000)..]
+    );
+    assert!(
+        stderr.lines().count() < 1000,
+        "{} lines",
+        stderr.lines().count()
+    );
+    // Generous, for a debug build on a busy machine: linear takes about
+    // 15 s unoptimised (well under a second optimised); the quadratic
+    // excerpts took 151 s of CPU optimised, hours unoptimised.
+    assert!(elapsed < Duration::from_secs(120), "took {elapsed:?}");
+}
+
+#[test]
+fn validate_and_report_read_at_most_the_limit_from_any_input() {
+    // A device that never ends.
+    let (code, _, stderr) = run(gameday().arg("validate").arg("/dev/zero"));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("larger than 1048576 bytes"), "{stderr}");
+    // A pipe (as `<(...)` gives) with 50 MB behind it.
+    let mut child = gameday()
+        .args(["validate", "/dev/stdin"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        let chunk = vec![b'#'; 1024 * 1024];
+        // Stops with a broken pipe once gameday has read its fill.
+        for _ in 0..50 {
+            if stdin.write_all(&chunk).is_err() {
+                return false;
+            }
+        }
+        true
+    });
+    let output = child.wait_with_output().expect("wait");
+    let wrote_everything = writer.join().expect("writer");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("larger than 1048576 bytes"), "{stderr}");
+    assert!(!wrote_everything, "gameday read the whole 50 MB stream");
+    // `gameday report` likewise.
+    let (code, _, stderr) = run(gameday().arg("report").arg("/dev/zero"));
+    assert_ne!(code, 0, "{stderr}");
+    assert!(stderr.contains("larger than"), "{stderr}");
+}
+
+#[test]
+fn validate_escapes_control_characters_from_the_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("esc.yaml");
+    std::fs::write(&path, "name: x\n\u{1b}]0;owned\u{7}: 1\n").expect("write");
+    let (code, _, stderr) = run(gameday().arg("validate").arg(&path));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        !stderr.contains('\u{1b}') && !stderr.contains('\u{7}'),
+        "{stderr:?}"
+    );
+    assert!(stderr.contains("\\u{1b}"), "{stderr}");
 }

@@ -9,18 +9,29 @@ use tokio::net::TcpStream;
 
 use crate::util::binaries;
 
-/// PING over raw RESP; `None` if nothing answered within `wait`.
-async fn redis_ping(addr: std::net::SocketAddr, wait: Duration) -> Option<Vec<u8>> {
+/// AUTH and PING over raw RESP; the PING's reply, or `None` if nothing
+/// answered within `wait`.
+async fn redis_ping(addr: std::net::SocketAddr, password: &str, wait: Duration) -> Option<Vec<u8>> {
     tokio::time::timeout(wait, async {
         let mut stream = TcpStream::connect(addr).await.ok()?;
-        stream.write_all(b"PING\r\n").await.ok()?;
-        let mut reply = [0u8; 7];
+        let request = format!("AUTH {password}\r\nPING\r\n");
+        stream.write_all(request.as_bytes()).await.ok()?;
+        let mut reply = [0u8; 12];
         stream.read_exact(&mut reply).await.ok()?;
-        Some(reply.to_vec())
+        Some(reply[5..].to_vec())
     })
     .await
     .ok()
     .flatten()
+}
+
+/// The first bytes of Redis's reply to a PING sent without a password.
+async fn redis_ping_without_password(addr: std::net::SocketAddr) -> Vec<u8> {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(b"PING\r\n").await.expect("send");
+    let mut reply = [0u8; 8];
+    stream.read_exact(&mut reply).await.expect("reply");
+    reply.to_vec()
 }
 
 async fn pg_select_one(url: &str, wait: Duration) -> Result<i32, String> {
@@ -53,18 +64,32 @@ async fn redis_kill_freeze_restart_and_cleanup() {
         .await
         .expect("start redis");
     let addr = redis.addr();
+    let password = redis.password().to_owned();
     assert!(addr.ip().is_loopback());
+    // Another local user, without the lab's random password, is refused.
+    assert_eq!(redis_ping_without_password(addr).await, b"-NOAUTH ");
+    assert_eq!(password.len(), 32);
+    assert!(redis.url().contains(&password));
     assert_eq!(
-        redis_ping(addr, Duration::from_secs(5)).await.as_deref(),
+        redis_ping(addr, &password, Duration::from_secs(5))
+            .await
+            .as_deref(),
         Some(&b"+PONG\r\n"[..])
     );
 
     // Frozen: the port still accepts, but nothing answers.
     redis.freeze().expect("freeze");
     assert_eq!(redis.state(), ServiceState::Frozen);
-    assert_eq!(redis_ping(addr, Duration::from_millis(500)).await, None);
+    assert_eq!(
+        redis_ping(addr, &password, Duration::from_millis(500)).await,
+        None
+    );
     redis.thaw().expect("thaw");
-    assert!(redis_ping(addr, Duration::from_secs(5)).await.is_some());
+    assert!(
+        redis_ping(addr, &password, Duration::from_secs(5))
+            .await
+            .is_some()
+    );
 
     // Killed: connections are refused.
     let pid = redis.pid().expect("pid");
@@ -76,7 +101,11 @@ async fn redis_kill_freeze_restart_and_cleanup() {
     // Restarted on the same port.
     redis.restart().await.expect("restart");
     assert_eq!(redis.addr(), addr);
-    assert!(redis_ping(addr, Duration::from_secs(5)).await.is_some());
+    assert!(
+        redis_ping(addr, &password, Duration::from_secs(5))
+            .await
+            .is_some()
+    );
 
     // Dropping it kills the process and removes its directory.
     let pid = redis.pid().expect("pid");
@@ -94,6 +123,17 @@ async fn postgres_freeze_kill_restart() {
         .expect("start postgres");
     let url = postgres.url();
     assert_eq!(pg_select_one(&url, Duration::from_secs(10)).await, Ok(1));
+    // Without the password (trust authentication let any local user in as
+    // the superuser) or with a wrong one, PostgreSQL refuses.
+    let no_password = format!("postgres://gameday@{}/postgres", postgres.addr());
+    let refused = pg_select_one(&no_password, Duration::from_secs(10)).await;
+    assert!(refused.is_err(), "{refused:?}");
+    let wrong = url.replace(postgres.password(), "not-the-password");
+    assert!(
+        pg_select_one(&wrong, Duration::from_secs(10))
+            .await
+            .is_err()
+    );
 
     postgres.freeze().expect("freeze");
     assert_eq!(

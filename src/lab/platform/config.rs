@@ -9,9 +9,9 @@ use super::llm::{FailoverSettings, ProviderConfig};
 /// Everything the reference platform needs to run.
 #[derive(Debug, Clone)]
 pub struct PlatformConfig {
-    /// `redis://host:port/`.
+    /// `redis://host:port/` (`redis://:password@host:port/` with a password).
     pub redis_url: String,
-    /// `postgres://user@host:port/db`.
+    /// `postgres://user@host:port/db` (`user:password@` with a password).
     pub postgres_url: String,
     /// LLM providers in failover order (the first is the primary).
     pub providers: Vec<ProviderConfig>,
@@ -29,8 +29,9 @@ pub struct PlatformConfig {
     pub cache_ttl: Duration,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
-    /// How long a client has to send a request head, and how long an idle
-    /// keep-alive connection stays open.
+    /// How long a client has to send a request head, how long an idle
+    /// keep-alive connection stays open, and how long a response write may
+    /// wait on a client that does not read.
     pub header_read_timeout: Duration,
 }
 

@@ -2,6 +2,13 @@
 //! its own temporary directory, checked ready with a real protocol round trip,
 //! and broken on request (kill, freeze, stop) and brought back (thaw, restart)
 //! on the same port with the same data directory.
+//!
+//! Each server gets a random password (PostgreSQL: `scram-sha-256` for the
+//! `gameday` role; Redis: `requirepass`), so another local user cannot reach
+//! it: a PostgreSQL superuser can run commands as the `postgres` account. The
+//! password reaches the server through a file in the private temporary
+//! directory, never a command line; it is handed to clients in [`ManagedService::url`],
+//! registered with [`crate::redact`] and never printed.
 
 use std::ffi::OsString;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
@@ -14,12 +21,13 @@ use tokio::time::Instant;
 
 use super::binaries::{Binaries, is_root};
 use super::process::{ProcessSpec, Supervised};
+use crate::scenario::Secret;
 
 /// How long a server may take to become ready.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a graceful stop may take before SIGKILL.
 const STOP_GRACE: Duration = Duration::from_secs(10);
-/// The PostgreSQL role and database the lab uses (trust auth, loopback only).
+/// The PostgreSQL role the lab uses (password auth, loopback only).
 pub const POSTGRES_USER: &str = "gameday";
 
 /// Which server.
@@ -108,6 +116,8 @@ pub struct ManagedService {
     binaries: Binaries,
     run_as: Option<(u32, u32)>,
     port: u16,
+    /// Random per server; `Debug` prints `***`.
+    password: Secret,
     process: Option<Supervised>,
     state: ServiceState,
     // Declared last so it is dropped last: the directory goes after the process.
@@ -141,17 +151,23 @@ impl ManagedService {
         } else {
             None
         };
+        let password =
+            random_password().map_err(|source| io_error(kind, "generate a password", source))?;
+        crate::redact::register(&password);
         let mut service = Self {
             kind,
             binaries: binaries.clone(),
             run_as,
             port: 0,
+            password: Secret::new(password),
             process: None,
             state: ServiceState::Stopped,
             dir,
         };
         if kind == ServiceKind::Postgres {
             service.initdb().await?;
+        } else {
+            service.write_redis_config()?;
         }
         // The free port we pick can be taken before the server binds it: retry.
         let mut attempt = 0;
@@ -181,9 +197,16 @@ impl ManagedService {
         self.port
     }
 
-    /// A client URL: `redis://127.0.0.1:P/` or `postgres://gameday@127.0.0.1:P/postgres`.
+    /// A client URL with the password in it: `redis://:PASSWORD@127.0.0.1:P/`
+    /// or `postgres://gameday:PASSWORD@127.0.0.1:P/postgres`. A secret: never
+    /// print it (the redactor masks the password if it is).
     pub fn url(&self) -> String {
-        url_for(self.kind, self.addr())
+        url_for(self.kind, self.addr(), self.password())
+    }
+
+    /// The server's password (see [`Self::url`]).
+    pub fn password(&self) -> &str {
+        self.password.expose()
     }
 
     /// The process id of the server (the postmaster for PostgreSQL), while it has one.
@@ -278,9 +301,32 @@ impl ManagedService {
         }
     }
 
+    /// `requirepass` in a config file only this user can read.
+    fn write_redis_config(&self) -> Result<(), ServiceError> {
+        let contents = format!("requirepass {}\n", self.password());
+        write_private(&self.redis_config_path(), &contents, None)
+            .map_err(|source| io_error(self.kind, "write redis.conf", source))
+    }
+
+    fn redis_config_path(&self) -> PathBuf {
+        self.dir.path().join("redis.conf")
+    }
+
     async fn initdb(&mut self) -> Result<(), ServiceError> {
         let kind = self.kind;
         let log = self.log_path();
+        let pwfile = self.dir.path().join("pwfile");
+        write_private(&pwfile, &format!("{}\n", self.password()), self.run_as)
+            .map_err(|source| io_error(kind, "write the password file", source))?;
+        let pwfile_arg = format!("--pwfile={}", pwfile.display());
+        let result = self.run_initdb(&pwfile_arg, &log).await;
+        let _ = std::fs::remove_file(&pwfile);
+        result
+    }
+
+    async fn run_initdb(&mut self, pwfile_arg: &str, log: &Path) -> Result<(), ServiceError> {
+        let kind = self.kind;
+        let log = log.to_path_buf();
         let spec = ProcessSpec {
             program: self.binaries.initdb.clone(),
             args: os_args(&[
@@ -288,7 +334,8 @@ impl ManagedService {
                 &self.data_dir().display().to_string(),
                 "-U",
                 POSTGRES_USER,
-                "--auth=trust",
+                "--auth=scram-sha-256",
+                pwfile_arg,
                 "-E",
                 "UTF8",
                 "--no-sync",
@@ -324,7 +371,7 @@ impl ManagedService {
         let mut process =
             Supervised::spawn(&spec).map_err(|source| io_error(kind, "start", source))?;
         loop {
-            if probe(kind, self.addr()).await {
+            if probe(kind, self.addr(), self.password()).await {
                 self.process = Some(process);
                 self.state = ServiceState::Running;
                 return Ok(());
@@ -370,6 +417,7 @@ impl ManagedService {
             ServiceKind::Redis => (
                 self.binaries.redis_server.clone(),
                 os_args(&[
+                    &self.redis_config_path().display().to_string(),
                     "--port",
                     &port,
                     "--bind",
@@ -429,28 +477,58 @@ impl Drop for ManagedService {
     }
 }
 
-/// The client URL of a server of `kind` at `addr`.
-pub fn url_for(kind: ServiceKind, addr: SocketAddr) -> String {
+/// The client URL of a server of `kind` at `addr` (possibly a proxy in
+/// front of it) with its `password` (hex, so it needs no escaping).
+pub fn url_for(kind: ServiceKind, addr: SocketAddr, password: &str) -> String {
     match kind {
-        ServiceKind::Redis => format!("redis://{addr}/"),
-        ServiceKind::Postgres => format!("postgres://{POSTGRES_USER}@{addr}/postgres"),
+        ServiceKind::Redis => format!("redis://:{password}@{addr}/"),
+        ServiceKind::Postgres => {
+            format!("postgres://{POSTGRES_USER}:{password}@{addr}/postgres")
+        }
     }
 }
 
-/// One readiness round trip: Redis answers `+PONG`, PostgreSQL runs `SELECT 1`.
-async fn probe(kind: ServiceKind, addr: SocketAddr) -> bool {
+/// 32 random hex digits (128 bits) from the kernel.
+fn random_password() -> std::io::Result<String> {
+    use std::io::Read;
+    let mut bytes = [0u8; 16];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    Ok(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
+}
+
+/// Writes a file only its owner can read (`owner`: hand it to that uid/gid).
+fn write_private(path: &Path, contents: &str, owner: Option<(u32, u32)>) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(contents.as_bytes())?;
+    if let Some((uid, gid)) = owner {
+        std::os::unix::fs::chown(path, Some(uid), Some(gid))?;
+    }
+    Ok(())
+}
+
+/// One readiness round trip, authenticated: Redis answers `AUTH` and
+/// `PING`, PostgreSQL runs `SELECT 1`.
+async fn probe(kind: ServiceKind, addr: SocketAddr, password: &str) -> bool {
     let attempt = async {
         match kind {
             ServiceKind::Redis => {
                 let mut stream = TcpStream::connect(addr).await.ok()?;
-                stream.write_all(b"PING\r\n").await.ok()?;
-                let mut reply = [0u8; 7];
+                let request = format!("AUTH {password}\r\nPING\r\n");
+                stream.write_all(request.as_bytes()).await.ok()?;
+                let mut reply = [0u8; 12];
                 stream.read_exact(&mut reply).await.ok()?;
-                (&reply == b"+PONG\r\n").then_some(())
+                (&reply == b"+OK\r\n+PONG\r\n").then_some(())
             }
             ServiceKind::Postgres => {
                 let config = format!(
-                    "host=127.0.0.1 port={} user={POSTGRES_USER} dbname=postgres",
+                    "host=127.0.0.1 port={} user={POSTGRES_USER} password={password} dbname=postgres",
                     addr.port()
                 );
                 let (client, connection) = tokio_postgres::connect(&config, tokio_postgres::NoTls)

@@ -10,7 +10,7 @@ use crate::lab::services::ServiceKind;
 use super::super::diagnostic::{Position, closest, list, suggest};
 use super::super::model::{Fault, LlmProvider, Stream, TimelineEntry, Toxic, ToxicKind};
 use super::super::tree::{Node, Value};
-use super::super::values;
+use super::super::{limits, values};
 use super::{Decoder, Fields, to_json};
 
 const ENTRY_KEYS: [&str; 5] = ["name", "at", "for", "maintenance", "fault"];
@@ -472,6 +472,31 @@ fn attribute_value(
         decoder.error(
             node.position,
             format!("`{what}` must be {bound}, got {value}"),
+        );
+        return None;
+    }
+    let (limit, reason) = match attribute.unit {
+        Unit::Milliseconds => (
+            i64::try_from(limits::MAX_TOXIC_TIME.as_millis()).unwrap_or(i64::MAX),
+            "ms (7 days, the limit of every duration)",
+        ),
+        Unit::Microseconds => (
+            i64::try_from(limits::MAX_TOXIC_TIME.as_micros()).unwrap_or(i64::MAX),
+            "us (7 days, the limit of every duration)",
+        ),
+        Unit::KilobytesPerSecond => (
+            limits::MAX_TOXIC_KBPS,
+            "KB/s (10 GB/s, above any link a proxy relays)",
+        ),
+        Unit::Bytes => (
+            limits::MAX_TOXIC_BYTES,
+            "bytes (1 GiB, above any useful slice or cut-off)",
+        ),
+    };
+    if value > limit {
+        decoder.error(
+            node.position,
+            format!("`{what}` is {value}; at most {limit} {reason}"),
         );
         return None;
     }

@@ -17,7 +17,7 @@ mod sections;
 
 use std::time::Duration;
 
-use super::diagnostic::{Diagnostic, Position, closest, suggest};
+use super::diagnostic::{Diagnostic, Position, Source, closest, list, suggest};
 use super::model::{Comparison, Scenario};
 use super::tree::{Node, Value};
 use super::values;
@@ -25,17 +25,15 @@ use super::values;
 pub(crate) use sections::{Clean, decode_scenario};
 
 /// Collects diagnostics while the tree is decoded.
-pub(crate) struct Decoder<'t> {
-    file: &'t str,
-    text: &'t str,
+pub(crate) struct Decoder<'s, 't> {
+    source: &'s Source<'t>,
     diagnostics: Vec<Diagnostic>,
 }
 
-impl<'t> Decoder<'t> {
-    pub(crate) fn new(file: &'t str, text: &'t str) -> Decoder<'t> {
+impl<'s, 't> Decoder<'s, 't> {
+    pub(crate) fn new(source: &'s Source<'t>) -> Decoder<'s, 't> {
         Decoder {
-            file,
-            text,
+            source,
             diagnostics: Vec::new(),
         }
     }
@@ -45,19 +43,13 @@ impl<'t> Decoder<'t> {
     }
 
     fn error(&mut self, position: Position, message: impl Into<String>) {
-        self.diagnostics.push(Diagnostic::new(
-            self.file, self.text, position, message, None,
-        ));
+        self.diagnostics
+            .push(self.source.diagnostic(position, message, None));
     }
 
     fn error_with_help(&mut self, position: Position, message: impl Into<String>, help: String) {
-        self.diagnostics.push(Diagnostic::new(
-            self.file,
-            self.text,
-            position,
-            message,
-            Some(help),
-        ));
+        self.diagnostics
+            .push(self.source.diagnostic(position, message, Some(help)));
     }
 
     /// Reports a wrong type: "`what` must be EXPECTED, found KIND".
@@ -99,7 +91,8 @@ impl<'t> Decoder<'t> {
             if known.contains(&name.as_str()) {
                 fields.entries.push((name.as_str(), key, value));
             } else {
-                if let Some(meant) = closest(name, known.iter().copied()) {
+                let meant = closest(name, known.iter().copied());
+                if let Some(meant) = meant {
                     fields.misspelt.push(meant.to_string());
                 }
                 self.error_with_help(
@@ -109,7 +102,10 @@ impl<'t> Decoder<'t> {
                     } else {
                         format!("unknown key `{name}` in `{what}`")
                     },
-                    suggest(name, known),
+                    match meant {
+                        Some(meant) => format!("did you mean `{meant}`?"),
+                        None => format!("expected one of: {}", list(known)),
+                    },
                 );
             }
         }
@@ -351,9 +347,9 @@ pub(crate) struct Decoded {
 }
 
 /// Decodes a YAML tree, collecting every structural problem.
-pub(crate) fn decode(root: &Node, file: &str, text: &str) -> Decoded {
-    let mut decoder = Decoder::new(file, text);
-    let decoded = decode_scenario(&mut decoder, root, file, text);
+pub(crate) fn decode(root: &Node, source: &Source) -> Decoded {
+    let mut decoder = Decoder::new(source);
+    let decoded = decode_scenario(&mut decoder, root, source.file(), source.text());
     // Every section that failed must have said why; if one did not (a bug),
     // refuse the file rather than run a scenario with a placeholder in it.
     if decoder.diagnostics.is_empty() {
