@@ -20,7 +20,7 @@
 //!   LLM provider simulators, the reference platform, the fault proxy.
 //! - [`smoke`]: a fixed end-to-end game day with no scenario file.
 //! - [`cli_validate`]: the `validate` and `schema` subcommands.
-//! - Utilities: [`clock`], [`shutdown`], [`rng`], [`duration`], [`timestamp`],
+//! - Utilities: [`clock`], [`console`], [`shutdown`], [`rng`], [`duration`], [`timestamp`],
 //!   [`fd_limit`].
 
 pub mod faults;
@@ -39,6 +39,7 @@ pub mod memory;
 pub mod smoke;
 
 pub mod clock;
+pub mod console;
 pub mod duration;
 pub mod fd_limit;
 pub mod rng;

@@ -98,7 +98,7 @@ fn main() -> ExitCode {
     match outcome {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
-            eprintln!("error: {error:#}");
+            gameday::errln!("error: {error:#}");
             ExitCode::from(2)
         }
     }

@@ -62,13 +62,13 @@ pub async fn run(args: Args) -> anyhow::Result<u8> {
         match loaded {
             Ok(scenario) => scenarios.push(scenario),
             Err(diagnostics) => {
-                eprintln!("{diagnostics}");
+                crate::errln!("{diagnostics}");
                 invalid = true;
             }
         }
     }
     if invalid {
-        eprintln!("error: invalid scenario; nothing was run");
+        crate::errln!("error: invalid scenario; nothing was run");
         return Ok(2);
     }
     let options = super::RunOptions {
@@ -88,7 +88,7 @@ pub async fn run(args: Args) -> anyhow::Result<u8> {
                 summary.exit_code
             }
             Err(error) => {
-                eprintln!("error: {name}: {error:#}");
+                crate::errln!("error: {name}: {error:#}");
                 2
             }
         };
@@ -127,7 +127,7 @@ fn print_summary(summary: &super::RunSummary, json: bool) {
             "results": summary.dir.join("results.json"),
             "report": report,
         });
-        println!("{line}");
+        crate::outln!("{line}");
         return;
     }
     let mut checks: Vec<_> = verdict.checks.iter().collect();
@@ -136,25 +136,25 @@ fn print_summary(summary: &super::RunSummary, json: bool) {
         CheckStatus::Inconclusive => 1,
         CheckStatus::Pass => 2,
     });
-    println!();
+    crate::outln!();
     for check in checks {
         let mark = match check.status {
             CheckStatus::Pass => "pass",
             CheckStatus::Fail => "FAIL",
             CheckStatus::Inconclusive => "????",
         };
-        println!(
+        crate::outln!(
             "{mark}  {:<14} {:<34} expected {:<24} observed {}",
             check.phase, check.name, check.expected, check.observed
         );
     }
     for fault in &summary.results.record.faults {
         if let Some(error) = &fault.revert_error {
-            println!("REVERT FAILED  {}: {error}", fault.name);
+            crate::outln!("REVERT FAILED  {}: {error}", fault.name);
         }
     }
     let budget = &verdict.budget;
-    println!(
+    crate::outln!(
         "\n{}: {}  budget spent {:.3}% of {:.3}% allowed ({} errors in {} requests)",
         summary.results.record.scenario.name,
         match verdict.outcome {
@@ -169,5 +169,5 @@ fn print_summary(summary: &super::RunSummary, json: bool) {
         budget.errors,
         budget.requests,
     );
-    println!("report: {}", report.display());
+    crate::outln!("report: {}", report.display());
 }

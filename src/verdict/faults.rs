@@ -7,6 +7,9 @@
 //! - `revert <fault>` fails when reverting failed after every retry (the
 //!   fault may still be in place) or when a fault that was applied has no
 //!   revert in the journal. A failed revert is never silent.
+//! - `intact <fault>` fails when the runner found the fault undone before
+//!   its planned end by someone else (another `gameday cleanup`, an
+//!   operator): the phase then did not test what it says.
 //! - `effect <fault>` is `inconclusive` when the runner saw no effect of an
 //!   applied fault: the target may have absorbed it perfectly, or the fault
 //!   may have missed (a dependency that bypasses its proxy).
@@ -54,6 +57,14 @@ pub fn checks(context: &Context<'_>) -> Vec<Check> {
                     "applied at {} and never reverted in the journal: the fault may still be in place",
                     format::seconds(applied)
                 ),
+            ));
+        }
+        if let Some(lost) = &fault.lost {
+            checks.push(check(
+                "intact",
+                CheckStatus::Fail,
+                "in place until its planned end",
+                format!("undone under the run: {lost}"),
             ));
         }
         if let Some(effect) = fault.effect.as_ref().filter(|effect| !effect.observed) {

@@ -5,6 +5,7 @@ mod util;
 
 mod crowd;
 mod hostile;
+mod journal;
 mod library;
 mod llm_sim;
 mod platform;

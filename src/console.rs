@@ -1,0 +1,48 @@
+//! Terminal output that never panics.
+//!
+//! `println!` and `eprintln!` panic when the stream is closed (`gameday run
+//! ... 2>&1 | head` once `head` has exited: EPIPE). The runner prints through
+//! [`outln!`](crate::outln) and [`errln!`](crate::errln) instead: a write that
+//! fails ends output on that stream quietly and asks the run to stop as on a
+//! signal ([`crate::shutdown::output_closed`]), so its faults are reverted
+//! and it exits like any interrupted run.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+static STDERR_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Writes `text` to stdout; see the module doc for a closed stream.
+pub fn out(text: std::fmt::Arguments<'_>) {
+    write_to(&STDOUT_CLOSED, &mut std::io::stdout().lock(), text);
+}
+
+/// Writes `text` to stderr; see the module doc for a closed stream.
+pub fn err(text: std::fmt::Arguments<'_>) {
+    write_to(&STDERR_CLOSED, &mut std::io::stderr().lock(), text);
+}
+
+fn write_to(closed: &AtomicBool, stream: &mut dyn Write, text: std::fmt::Arguments<'_>) {
+    if closed.load(Ordering::Relaxed) {
+        return;
+    }
+    if stream.write_fmt(text).and_then(|()| stream.flush()).is_err() {
+        closed.store(true, Ordering::Relaxed);
+        crate::shutdown::output_closed();
+    }
+}
+
+/// `println!` that never panics (see [`crate::console`]).
+#[macro_export]
+macro_rules! outln {
+    () => { $crate::console::out(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::console::out(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+/// `eprintln!` that never panics (see [`crate::console`]).
+#[macro_export]
+macro_rules! errln {
+    () => { $crate::console::err(format_args!("\n")) };
+    ($($arg:tt)*) => { $crate::console::err(format_args!("{}\n", format_args!($($arg)*))) };
+}
