@@ -5,7 +5,8 @@
 //! [`outln!`](crate::outln) and [`errln!`](crate::errln) instead: a write that
 //! fails ends output on that stream quietly and asks the run to stop as on a
 //! signal ([`crate::shutdown::output_closed`]), so its faults are reverted
-//! and it exits like any interrupted run.
+//! and it exits like any interrupted run. The logger writes through
+//! [`LogWriter`], which follows the same rule.
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -45,4 +46,29 @@ macro_rules! outln {
 macro_rules! errln {
     () => { $crate::console::err(format_args!("\n")) };
     ($($arg:tt)*) => { $crate::console::err(format_args!("{}\n", format_args!($($arg)*))) };
+}
+
+/// A writer to stderr for the logger, with the same rule: a failed write
+/// ends log output quietly (the logger would otherwise report it with
+/// `eprintln!`, which panics) and asks the run to stop.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LogWriter;
+
+impl Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if !STDERR_CLOSED.load(Ordering::Relaxed) && std::io::stderr().write_all(buf).is_err() {
+            STDERR_CLOSED.store(true, Ordering::Relaxed);
+            crate::shutdown::output_closed();
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A [`LogWriter`], for `tracing_subscriber`'s `with_writer`.
+pub fn log_writer() -> LogWriter {
+    LogWriter
 }

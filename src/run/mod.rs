@@ -367,11 +367,13 @@ async fn drive(
     stop_trigger.trigger();
     phases.abort();
     watch.abort();
-    journal.update(|r| {
+    if let Err(error) = journal.update(|r| {
         r.status = RunStatus::Running {
             phase: "rollback".to_owned(),
         }
-    })?;
+    }) {
+        tracing::error!(%error, "cannot write the journal");
+    }
     rollback.revert_all().await;
     if let Some(progress) = progress {
         progress.abort();

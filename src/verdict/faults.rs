@@ -133,6 +133,20 @@ mod tests {
         assert!(found[0].observed.contains("redis-server did not start"));
 
         record.faults[0].revert_error = None;
+        record.faults[0].effect = None;
+        record.preflight.proxy_paths.clear();
+        record.faults[0].lost =
+            Some("found undone 12.0 s into the run, not by this run".to_string());
+        let context = Context::new(&scenario, &plan, &record);
+        let found = checks(&context);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            (found[0].name.as_str(), found[0].status),
+            ("intact redis-down", CheckStatus::Fail)
+        );
+        assert!(found[0].observed.contains("undone"));
+        record.faults[0].lost = None;
+
         record.faults[0].reverted_at_s = None;
         record.faults[0].apply_error = Some("no such service".to_string());
         let context = Context::new(&scenario, &plan, &record);
