@@ -28,7 +28,11 @@ fn write_to(closed: &AtomicBool, stream: &mut dyn Write, text: std::fmt::Argumen
     if closed.load(Ordering::Relaxed) {
         return;
     }
-    if stream.write_fmt(text).and_then(|()| stream.flush()).is_err() {
+    if stream
+        .write_fmt(text)
+        .and_then(|()| stream.flush())
+        .is_err()
+    {
         closed.store(true, Ordering::Relaxed);
         crate::shutdown::output_closed();
     }

@@ -330,17 +330,15 @@ impl FaultContext {
         match revert {
             RevertAction::RemoveToxic { proxy, toxic, .. } => {
                 match self.client(proxy).ok()?.toxic(proxy, toxic).await {
-                    Err(error) if error.status() == Some(404) => Some(format!(
-                        "toxic {toxic} is no longer on proxy {proxy}"
-                    )),
+                    Err(error) if error.status() == Some(404) => {
+                        Some(format!("toxic {toxic} is no longer on proxy {proxy}"))
+                    }
                     _ => None,
                 }
             }
             RevertAction::EnableProxy { proxy, .. } => {
                 match self.client(proxy).ok()?.proxy(proxy).await {
-                    Ok(found) if found.enabled => {
-                        Some(format!("proxy {proxy} is enabled again"))
-                    }
+                    Ok(found) if found.enabled => Some(format!("proxy {proxy} is enabled again")),
                     Err(error) if error.status() == Some(404) => {
                         Some(format!("proxy {proxy} no longer exists"))
                     }

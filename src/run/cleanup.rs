@@ -133,9 +133,9 @@ pub async fn clean(run_dir: &Path, force: bool) -> anyhow::Result<Cleaned> {
             );
         if !fault.outlives_runner() || lab_proxy {
             journal_line(run_dir, &fault, "reverted", Some("gone with the runner"))?;
-            cleaned
-                .gone
-                .push(format!("{description}: gone with the runner (its lab ended with it)"));
+            cleaned.gone.push(format!(
+                "{description}: gone with the runner (its lab ended with it)"
+            ));
             continue;
         }
         match revert(&fault).await {

@@ -145,7 +145,10 @@ fn print_summary(summary: &super::RunSummary, json: bool) {
         };
         crate::outln!(
             "{mark}  {:<14} {:<34} expected {:<24} observed {}",
-            check.phase, check.name, check.expected, check.observed
+            check.phase,
+            check.name,
+            check.expected,
+            check.observed
         );
     }
     for fault in &summary.results.record.faults {

@@ -51,12 +51,7 @@ pub struct Rollback {
 impl Rollback {
     /// An empty registry; `start` is the run's time zero; `run_id` goes into
     /// the names of the toxics this run creates.
-    pub fn new(
-        context: FaultContext,
-        journal: Arc<Journal>,
-        start: Instant,
-        run_id: &str,
-    ) -> Self {
+    pub fn new(context: FaultContext, journal: Arc<Journal>, start: Instant, run_id: &str) -> Self {
         Self {
             context,
             journal,

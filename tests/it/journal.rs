@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use gameday::faults::action::{FaultContext, FaultAction, ToxiproxyOwner};
+use gameday::faults::action::{FaultAction, FaultContext, ToxiproxyOwner};
 use gameday::faults::toxiproxy::{Client, NewProxy, NewToxic, Stream, ToxicKind};
 use gameday::lab::proxy::{RunningProxy, ServerConfig};
 use gameday::lab::stack::{Lab, LabOptions};
@@ -127,12 +127,16 @@ timeline:
             .spawn()
             .expect("start gameday run"),
     );
-    wait_until(Duration::from_secs(180), "the lab run's toxic applied", || {
-        run_dir(&reports).is_some_and(|d| {
-            journal(&d).iter().any(|e| e["event"] == "applied")
-                && try_results(&d).is_some_and(|r| r["status"]["phase"] == "slow-db")
-        })
-    })
+    wait_until(
+        Duration::from_secs(180),
+        "the lab run's toxic applied",
+        || {
+            run_dir(&reports).is_some_and(|d| {
+                journal(&d).iter().any(|e| e["event"] == "applied")
+                    && try_results(&d).is_some_and(|r| r["status"]["phase"] == "slow-db")
+            })
+        },
+    )
     .await;
     run.0.kill().expect("SIGKILL the runner");
     let _ = run.0.wait();
@@ -152,7 +156,10 @@ timeline:
     assert_eq!(revert["lab"], true, "{revert}");
     assert!(revert["instance"].is_string(), "{revert}");
     let toxic = revert["toxic"].as_str().expect("toxic name").to_owned();
-    assert!(toxic.contains("lab-killed-"), "the name carries the run id: {toxic}");
+    assert!(
+        toxic.contains("lab-killed-"),
+        "the name carries the run id: {toxic}"
+    );
 
     // Another proxy now owns the dead runner's API address, with a proxy and
     // a toxic of the same names (another run's, say).
@@ -294,8 +301,16 @@ async fn sighup_and_sigquit_mid_fault_revert_every_fault_and_exit_3() {
         );
         let run_dir = run_dir(&reports).expect("run folder");
         let results = results(&run_dir);
-        let name = if sig == libc::SIGHUP { "SIGHUP" } else { "SIGQUIT" };
-        assert_eq!(results["status"]["state"], "aborted", "{}", results["status"]);
+        let name = if sig == libc::SIGHUP {
+            "SIGHUP"
+        } else {
+            "SIGQUIT"
+        };
+        assert_eq!(
+            results["status"]["state"], "aborted",
+            "{}",
+            results["status"]
+        );
         assert!(
             results["status"]["reason"]
                 .as_str()
@@ -512,7 +527,10 @@ async fn a_run_leaves_a_proxy_someone_else_disabled_as_it_found_it() {
 /// first request, then, on its second request, the connection dies — before
 /// (`relay_lost = false`) or after (`true`) relaying that request to the real
 /// API. Every later connection is relayed as is.
-async fn dying_front(api: std::net::SocketAddr, relay_lost: bool) -> (String, tokio::task::JoinHandle<bool>) {
+async fn dying_front(
+    api: std::net::SocketAddr,
+    relay_lost: bool,
+) -> (String, tokio::task::JoinHandle<bool>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     let task = tokio::spawn(async move {
@@ -529,7 +547,9 @@ async fn dying_front(api: std::net::SocketAddr, relay_lost: bool) -> (String, to
         let n = read_request(&mut first, &mut buffer).await;
         let reused = n > 0;
         if relay_lost && reused {
-            let mut upstream = tokio::net::TcpStream::connect(api).await.expect("connect api");
+            let mut upstream = tokio::net::TcpStream::connect(api)
+                .await
+                .expect("connect api");
             upstream.write_all(&buffer[..n]).await.expect("relay");
             let mut answer = [0u8; 4096];
             let _ = upstream.read(&mut answer).await;
@@ -615,7 +635,12 @@ async fn an_apply_on_a_dead_kept_alive_connection_goes_out_again_and_is_applied_
             front.await.expect("front"),
             "the apply did not reuse the kept-alive connection"
         );
-        let toxics = proxy.client().expect("client").toxics("db").await.expect("toxics");
+        let toxics = proxy
+            .client()
+            .expect("client")
+            .toxics("db")
+            .await
+            .expect("toxics");
         assert_eq!(toxics.len(), 1, "relay_lost {relay_lost}: {toxics:?}");
         assert_eq!(toxics[0].name, "gameday-slow-run1");
 
@@ -673,7 +698,11 @@ fn broken_output_stops_the_run_cleanly_with_every_fault_reverted() {
         assert!(client.proxy("cache").await.expect("cache").enabled);
     });
     let results = results(&run_dir(&reports).expect("run folder"));
-    assert_eq!(results["status"]["state"], "aborted", "{}", results["status"]);
+    assert_eq!(
+        results["status"]["state"], "aborted",
+        "{}",
+        results["status"]
+    );
     assert!(
         results["status"]["reason"]
             .as_str()

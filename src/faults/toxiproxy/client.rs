@@ -29,7 +29,10 @@ const CALL_ATTEMPTS: u32 = 3;
 /// reused keep-alive connection the server had already closed). Connect
 /// errors and timeouts are not: sending again would not change them.
 fn is_dead_connection(error: &reqwest::Error) -> bool {
-    !error.is_timeout() && !error.is_connect() && !error.is_builder() && !error.is_decode()
+    !error.is_timeout()
+        && !error.is_connect()
+        && !error.is_builder()
+        && !error.is_decode()
         && (error.is_request() || error.is_body())
 }
 
