@@ -286,7 +286,19 @@ async fn sighup_and_sigquit_mid_fault_revert_every_fault_and_exit_3() {
                 .spawn()
                 .expect("start gameday run"),
         );
-        wait_for_external_faults(&client).await;
+        tokio::select! {
+            () = wait_for_external_faults(&client) => {}
+            () = async {
+                while run.0.try_wait().ok().flatten().is_none() {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            } => panic!(
+                "signal {sig}: the run ended early ({:?}, status {}): {}",
+                run.0.try_wait(),
+                run_dir(&reports).and_then(|d| try_results(&d)).map(|r| r["status"].clone()).unwrap_or_default(),
+                stderr_of(&mut run.0)
+            ),
+        }
         signal(&run.0, sig);
         let status = wait_for_exit(&mut run.0, Duration::from_secs(60));
         let stderr = stderr_of(&mut run.0);
