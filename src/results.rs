@@ -72,7 +72,7 @@ pub struct RunRecord {
 /// for what gameday itself reads back (junit.xml's `hostname`, the runner
 /// process `gameday cleanup` checks for liveness), free-form entries for
 /// the rest (`os`, `arch`, `cores`, versions).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct Environment {
     /// The machine's host name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -83,6 +83,35 @@ pub struct Environment {
     /// Everything else, by name.
     #[serde(flatten)]
     pub other: BTreeMap<String, String>,
+}
+
+/// One JSON object with every key in name order, typed fields included.
+impl Serialize for Environment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        #[derive(Serialize)]
+        #[serde(untagged)]
+        enum Value<'a> {
+            Text(&'a str),
+            Runner(&'a RunnerProcess),
+        }
+        let mut entries: BTreeMap<&str, Value<'_>> = self
+            .other
+            .iter()
+            .map(|(key, value)| (key.as_str(), Value::Text(value)))
+            .collect();
+        if let Some(hostname) = &self.hostname {
+            entries.insert("hostname", Value::Text(hostname));
+        }
+        if let Some(runner) = &self.runner {
+            entries.insert("runner", Value::Runner(runner));
+        }
+        let mut map = serializer.serialize_map(Some(entries.len()))?;
+        for (key, value) in &entries {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
 }
 
 impl Environment {
