@@ -46,6 +46,8 @@ pub struct Journal {
     dir: PathBuf,
     record: Mutex<RunRecord>,
     faults: Mutex<()>,
+    /// One results.json writer at a time (they share the temporary file).
+    results: Mutex<()>,
 }
 
 /// Creates a new run folder under `report_dir` for run id `base`, never an
@@ -82,6 +84,7 @@ impl Journal {
             dir: dir.to_owned(),
             record: Mutex::new(record),
             faults: Mutex::new(()),
+            results: Mutex::new(()),
         };
         journal.checkpoint()?;
         Ok(journal)
@@ -118,6 +121,10 @@ impl Journal {
 
     /// Writes `results.json` from the current record.
     pub fn checkpoint(&self) -> std::io::Result<()> {
+        // Held across copy, write and rename: concurrent checkpoints (the
+        // phase tracker, fault tasks, the driver) neither trip over each
+        // other's temporary file nor put an older record over a newer one.
+        let _one_writer = self.results.lock().unwrap_or_else(|p| p.into_inner());
         let results = Results {
             record: self.lock().clone(),
             verdict: None,
@@ -136,4 +143,44 @@ pub fn write_results(dir: &Path, results: &Results) -> std::io::Result<()> {
     let temporary = dir.join(".results.json.tmp");
     std::fs::write(&temporary, bytes)?;
     std::fs::rename(&temporary, dir.join("results.json"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn concurrent_checkpoints_all_succeed_and_leave_the_last_record() {
+        let results: Results =
+            serde_json::from_str(include_str!("../../tests/fixtures/results/passed.json"))
+                .expect("fixture");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let journal = Journal::create(dir.path(), results.record).expect("journal");
+        std::thread::scope(|scope| {
+            for thread in 0..4 {
+                let journal = &journal;
+                scope.spawn(move || {
+                    for n in 0..50 {
+                        journal
+                            .update(|r| r.seed = thread * 1000 + n)
+                            .expect("every checkpoint is written");
+                    }
+                });
+            }
+        });
+        let last = journal.record().seed;
+        let written: Results = serde_json::from_slice(
+            &std::fs::read(dir.path().join("results.json")).expect("results.json"),
+        )
+        .expect("valid");
+        assert_eq!(written.record.seed, last);
+    }
+
+    #[test]
+    fn a_run_folder_is_never_reused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (a, _) = claim_run_dir(dir.path(), "x").expect("claim");
+        let (b, _) = claim_run_dir(dir.path(), "x").expect("claim");
+        assert_eq!((a.as_str(), b.as_str()), ("x", "x-2"));
+    }
 }
