@@ -22,7 +22,7 @@
 //! - [`cli_validate`]: the `validate` and `schema` subcommands.
 //! - Wire formats both sides speak: [`sse`] (server-sent events, read by the
 //!   runner's traffic and the reference platform's LLM clients).
-//! - Utilities: [`clock`], [`shutdown`], [`rng`], [`duration`], [`timestamp`],
+//! - Utilities: [`clock`], [`console`] (output that never panics), [`shutdown`], [`rng`], [`duration`], [`timestamp`],
 //!   [`fd_limit`], [`input`] (bounded reads), [`redact`] (secrets),
 //!   [`terminal`] (safe terminal output).
 
@@ -42,6 +42,7 @@ pub mod memory;
 pub mod smoke;
 
 pub mod clock;
+pub mod console;
 pub mod duration;
 pub mod fd_limit;
 pub mod input;

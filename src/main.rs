@@ -105,7 +105,7 @@ fn main() -> ExitCode {
     match outcome {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
-            eprintln!("{}", gameday::terminal::clean(&format!("error: {error:#}")));
+            gameday::errln!("error: {error:#}");
             ExitCode::from(2)
         }
     }
@@ -118,7 +118,7 @@ fn init_logging() {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,gameday::run=info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(|| gameday::terminal::Stderr)
+        .with_writer(gameday::console::log_writer)
         .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .init();

@@ -65,7 +65,79 @@ pub struct RunRecord {
     pub observations: Observations,
     /// Machine and environment metadata (never secrets).
     #[serde(default)]
-    pub environment: BTreeMap<String, String>,
+    pub environment: Environment,
+}
+
+/// Machine and environment metadata of a run (never secrets): typed fields
+/// for what gameday itself reads back (junit.xml's `hostname`, the runner
+/// process `gameday cleanup` checks for liveness), free-form entries for
+/// the rest (`os`, `arch`, `cores`, versions).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct Environment {
+    /// The machine's host name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    /// The process that ran the game day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runner: Option<RunnerProcess>,
+    /// Everything else, by name.
+    #[serde(flatten)]
+    pub other: BTreeMap<String, String>,
+}
+
+/// One JSON object with every key in name order, typed fields included.
+impl Serialize for Environment {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        #[derive(Serialize)]
+        #[serde(untagged)]
+        enum Value<'a> {
+            Text(&'a str),
+            Runner(&'a RunnerProcess),
+        }
+        let mut entries: BTreeMap<&str, Value<'_>> = self
+            .other
+            .iter()
+            .map(|(key, value)| (key.as_str(), Value::Text(value)))
+            .collect();
+        if let Some(hostname) = &self.hostname {
+            entries.insert("hostname", Value::Text(hostname));
+        }
+        if let Some(runner) = &self.runner {
+            entries.insert("runner", Value::Runner(runner));
+        }
+        let mut map = serializer.serialize_map(Some(entries.len()))?;
+        for (key, value) in &entries {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
+}
+
+impl Environment {
+    /// Every entry as (name, value), in name order, typed fields included.
+    pub fn entries(&self) -> Vec<(String, String)> {
+        let mut entries: BTreeMap<String, String> = self.other.clone();
+        if let Some(hostname) = &self.hostname {
+            entries.insert("hostname".to_owned(), hostname.clone());
+        }
+        if let Some(runner) = &self.runner {
+            entries.insert("runner pid".to_owned(), runner.pid.to_string());
+        }
+        entries.into_iter().collect()
+    }
+}
+
+/// A process, identified so that a reused pid is not mistaken for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunnerProcess {
+    /// Its process id.
+    pub pid: u32,
+    /// Its start time in clock ticks since boot (`/proc/<pid>/stat`, field 22).
+    pub start_time: u64,
+    /// The kernel's boot id (`/proc/sys/kernel/random/boot_id`): after a reboot no runner of before is alive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boot_id: Option<String>,
 }
 
 /// The scenario as run.
@@ -226,6 +298,11 @@ pub struct FaultRecord {
     /// Evidence that the fault had an observable effect.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub effect: Option<FaultEffect>,
+    /// Set when the runner found the fault undone before its planned end by
+    /// someone else (another `gameday cleanup`, an operator, a restarted
+    /// Toxiproxy): when, and what it saw. The phase then did not test what it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost: Option<String>,
 }
 
 /// Whether a fault visibly did something.

@@ -4,13 +4,11 @@
 //! a carriage return could hide text) and with every secret redacted.
 //!
 //! [`clean`] is the one helper every terminal printer passes such text
-//! through. [`Stderr`] redacts the log lines written by `tracing` (whose
-//! formatter escapes control characters in field values itself, and colours
-//! its own output with escape sequences that must pass).
+//! through (the [`crate::outln`] and [`crate::errln`] macros do it); the
+//! log writer ([`crate::console::LogWriter`]) redacts secrets from log lines.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
-use std::io::Write;
 
 /// `text` safe to print: secrets masked (see [`crate::redact`]) and every
 /// control character except newline and tab written as `\u{..}` (`\e` for
@@ -35,25 +33,6 @@ pub fn clean(text: &str) -> Cow<'_, str> {
 /// breaks and tabs that plain output uses.
 fn is_unsafe(c: char) -> bool {
     c.is_control() && c != '\n' && c != '\t'
-}
-
-/// A writer to stderr that redacts secrets from each write, for the log
-/// subscriber (`tracing` writes one whole event per call, so a secret is
-/// never split between two writes).
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Stderr;
-
-impl Write for Stderr {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        std::io::stderr()
-            .lock()
-            .write_all(&crate::redact::bytes(buf))?;
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        std::io::stderr().flush()
-    }
 }
 
 #[cfg(test)]

@@ -76,6 +76,9 @@ pub enum RevertAction {
         proxy: String,
         /// Toxic name.
         toxic: String,
+        /// Which server at that URL the fault was applied on (see [`ToxiproxyOwner`]).
+        #[serde(flatten)]
+        owner: ToxiproxyOwner,
     },
     /// Enable a proxy again.
     EnableProxy {
@@ -83,6 +86,9 @@ pub enum RevertAction {
         toxiproxy: String,
         /// Proxy.
         proxy: String,
+        /// Which server at that URL the fault was applied on (see [`ToxiproxyOwner`]).
+        #[serde(flatten)]
+        owner: ToxiproxyOwner,
     },
     /// Start a killed or stopped managed service again.
     StartService {
@@ -108,6 +114,20 @@ pub enum RevertAction {
         /// Timeout in milliseconds.
         timeout_ms: u64,
     },
+}
+
+/// Which Toxiproxy server a journaled fault was applied on, so a revert is
+/// never sent to whatever listens on that address later.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToxiproxyOwner {
+    /// The server's instance id (`GET /version`; `gameday proxy` only, a
+    /// real Toxiproxy has none and is known by its address alone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    /// The runner's own embedded proxy (the built-in lab): it dies with its
+    /// runner, and its faults with it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub lab: bool,
 }
 
 /// A fault could not be applied or reverted.
@@ -136,6 +156,26 @@ pub enum FaultError {
     /// An exec command failed.
     #[error("{0}")]
     Exec(String),
+    /// The thing to break is already broken by someone else; left alone.
+    #[error("{0}")]
+    NotOurs(String),
+}
+
+impl FaultError {
+    /// Whether a failed apply may have changed something, so that its
+    /// revert must run. A Toxiproxy API refusal (e.g. 409: a toxic of that
+    /// name exists) changed nothing, and reverting it would undo what
+    /// someone else applied.
+    pub fn may_have_applied(&self) -> bool {
+        !matches!(
+            self,
+            FaultError::Toxiproxy(super::toxiproxy::ClientError::Api { .. })
+                | FaultError::NoToxiproxy(_)
+                | FaultError::NoService(_)
+                | FaultError::NoSimulator(_)
+                | FaultError::NotOurs(_)
+        )
+    }
 }
 
 /// Managed services the runner may break.
@@ -154,12 +194,23 @@ pub struct FaultContext {
     pub toxiproxy: Option<Client>,
     /// Its URL, for the journal.
     pub toxiproxy_url: Option<String>,
+    /// Which server that is, for the journal.
+    pub toxiproxy_owner: ToxiproxyOwner,
     /// Managed services (built-in lab only).
     pub services: Option<Services>,
     /// LLM simulator base URLs by provider name (built-in lab only).
     pub simulators: BTreeMap<String, String>,
     /// HTTP client for simulator admin calls (with a timeout).
     pub http: reqwest::Client,
+}
+
+/// Whether `existing` is the toxic `wanted` describes (same name, stream,
+/// type, attributes and toxicity).
+fn same_toxic(existing: &super::toxiproxy::Toxic, wanted: &NewToxic) -> bool {
+    wanted.name.as_deref() == Some(existing.name.as_str())
+        && existing.stream == wanted.stream
+        && existing.kind == wanted.kind
+        && (existing.toxicity - wanted.toxicity.unwrap_or(1.0)).abs() < 1e-6
 }
 
 /// How many times a revert is tried, and the first backoff (doubled each time).
@@ -177,11 +228,23 @@ impl FaultContext {
                 toxic: toxic.name.clone().unwrap_or_else(|| {
                     format!("{}_{}", toxic.kind.type_name(), toxic.stream.as_str())
                 }),
+                owner: self.toxiproxy_owner.clone(),
             },
-            FaultAction::ProxyDown { proxy } => RevertAction::EnableProxy {
-                toxiproxy: self.toxiproxy_url(proxy)?,
-                proxy: proxy.clone(),
-            },
+            FaultAction::ProxyDown { proxy } => {
+                // A proxy someone else already took down is theirs to bring
+                // back: this run would otherwise enable it under them.
+                if !self.client(proxy)?.proxy(proxy).await?.enabled {
+                    return Err(FaultError::NotOurs(format!(
+                        "proxy {proxy} is already disabled (by another run or by hand); \
+                         leaving it as it is"
+                    )));
+                }
+                RevertAction::EnableProxy {
+                    toxiproxy: self.toxiproxy_url(proxy)?,
+                    proxy: proxy.clone(),
+                    owner: self.toxiproxy_owner.clone(),
+                }
+            }
             FaultAction::Kill { service } | FaultAction::Restart { service } => {
                 RevertAction::StartService { service: *service }
             }
@@ -204,7 +267,23 @@ impl FaultContext {
     pub async fn apply(&self, action: &FaultAction) -> Result<(), FaultError> {
         match action {
             FaultAction::Toxic { proxy, toxic } => {
-                self.client(proxy)?.add_toxic(proxy, toxic).await?;
+                let client = self.client(proxy)?;
+                match client.add_toxic(proxy, toxic).await {
+                    Ok(_) => {}
+                    // Applies are safe to repeat: when a request whose
+                    // connection died went out again after its first copy
+                    // had created the toxic, the toxic exists, with this
+                    // run's name and attributes. Anything else of that name
+                    // is not ours.
+                    Err(error) if error.status() == Some(409) => {
+                        let name = toxic.name.as_deref().unwrap_or_default();
+                        match client.toxic(proxy, name).await {
+                            Ok(existing) if same_toxic(&existing, toxic) => {}
+                            _ => return Err(error.into()),
+                        }
+                    }
+                    Err(error) => return Err(error.into()),
+                }
             }
             FaultAction::ProxyDown { proxy } => {
                 self.client(proxy)?.set_enabled(proxy, false).await?;
@@ -240,6 +319,33 @@ impl FaultContext {
                     attempt += 1;
                 }
             }
+        }
+    }
+
+    /// Whether an applied fault is still in place, for the faults this can
+    /// see from outside (a toxic, a disabled proxy): `Some(what was seen)`
+    /// when it is gone; `None` when it is in place or cannot be told (an
+    /// unanswered call is no evidence).
+    pub async fn undone(&self, revert: &RevertAction) -> Option<String> {
+        match revert {
+            RevertAction::RemoveToxic { proxy, toxic, .. } => {
+                match self.client(proxy).ok()?.toxic(proxy, toxic).await {
+                    Err(error) if error.status() == Some(404) => {
+                        Some(format!("toxic {toxic} is no longer on proxy {proxy}"))
+                    }
+                    _ => None,
+                }
+            }
+            RevertAction::EnableProxy { proxy, .. } => {
+                match self.client(proxy).ok()?.proxy(proxy).await {
+                    Ok(found) if found.enabled => Some(format!("proxy {proxy} is enabled again")),
+                    Err(error) if error.status() == Some(404) => {
+                        Some(format!("proxy {proxy} no longer exists"))
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
         }
     }
 

@@ -307,7 +307,8 @@ pub fn build(results: &Results) -> JunitView {
             timestamp: junit_timestamp(&record.started_at),
             hostname: record
                 .environment
-                .get("hostname")
+                .hostname
+                .as_deref()
                 .map(|host| format::clean_truncated(host, 200))
                 .filter(|host| !host.trim().is_empty())
                 .unwrap_or_else(|| "localhost".to_string()),

@@ -171,6 +171,7 @@ pub fn build(results: &Results, previous: Option<(&Results, String)>) -> ReportV
         scenario_file,
         environment: record
             .environment
+            .entries()
             .iter()
             .take(200)
             .map(|(key, value)| KeyValue {

@@ -1,15 +1,22 @@
 //! `gameday cleanup`: reverts what a run left behind after the runner itself
 //! died (SIGKILL, a crash, a lost machine), from the run folder's fault
-//! journal. Toxics and disabled proxies on a Toxiproxy server and exec
-//! faults outlive their runner and are reverted here; managed services and
-//! LLM simulators die with their runner (`PR_SET_PDEATHSIG`) and need nothing.
+//! journal. Toxics and disabled proxies on an external Toxiproxy server and
+//! exec faults outlive their runner and are reverted here; managed services,
+//! LLM simulators and the lab's embedded proxy died with their runner
+//! (`PR_SET_PDEATHSIG`, or in-process), so their faults are marked resolved
+//! ("gone with the runner") and nothing is sent.
+//!
+//! Never the wrong target: a run whose runner is still alive (its pid and
+//! start time, from results.json) is skipped unless `--force`, and a revert
+//! goes to a Toxiproxy address only while the server there is the one the
+//! journal recorded (its instance id, for `gameday proxy`).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::stale::{self, Pending};
 use super::target::CONTROL_TIMEOUT;
-use crate::faults::action::{FaultContext, RevertAction};
+use crate::faults::action::{FaultContext, RevertAction, ToxiproxyOwner};
 use crate::faults::toxiproxy::Client;
 
 const AFTER_HELP: &str = "\
@@ -18,8 +25,11 @@ Examples:
   gameday cleanup --all                      # every run folder under reports/
   gameday cleanup --all --report-dir /tmp/chaos
 
-Exit codes: 0 nothing left applied; 1 something could not be reverted
-(it is listed); 2 bad arguments.";
+A run whose runner is still alive is skipped (its faults are in use), unless
+--force.
+
+Exit codes: 0 nothing left applied by a dead runner; 1 something could not be
+reverted (it is listed); 2 bad arguments.";
 
 /// Arguments of `gameday cleanup`.
 #[derive(Debug, clap::Args)]
@@ -33,6 +43,9 @@ pub struct Args {
     /// Where run folders are (with --all).
     #[arg(long, default_value = "reports")]
     report_dir: PathBuf,
+    /// Also revert the faults of runs whose runner is still alive.
+    #[arg(long)]
+    force: bool,
 }
 
 /// What cleaning one run folder did.
@@ -44,6 +57,8 @@ pub struct Cleaned {
     pub gone: Vec<String>,
     /// Could not be reverted.
     pub failed: Vec<String>,
+    /// Set when the run was left alone because its runner is alive.
+    pub running: Option<String>,
 }
 
 /// Runs the subcommand; returns the exit code.
@@ -62,50 +77,75 @@ pub async fn run(args: Args) -> anyhow::Result<u8> {
     };
     let mut failed = false;
     if dirs.is_empty() {
-        println!("nothing to clean under {}", args.report_dir.display());
+        crate::outln!("nothing to clean under {}", args.report_dir.display());
     }
     for dir in dirs {
-        let cleaned = clean(&dir).await?;
+        let cleaned = clean(&dir, args.force).await?;
+        if let Some(line) = &cleaned.running {
+            crate::outln!("running   {line}");
+            continue;
+        }
         for line in &cleaned.reverted {
-            println!("reverted  {line}");
+            crate::outln!("reverted  {line}");
         }
         for line in &cleaned.gone {
-            println!("gone      {line}");
+            crate::outln!("gone      {line}");
         }
         for line in &cleaned.failed {
-            println!("FAILED    {line}");
+            crate::outln!("FAILED    {line}");
         }
         if cleaned.reverted.is_empty() && cleaned.gone.is_empty() && cleaned.failed.is_empty() {
-            println!("clean     {}", dir.display());
+            crate::outln!("clean     {}", dir.display());
         }
         failed |= !cleaned.failed.is_empty();
     }
     Ok(if failed { 1 } else { 0 })
 }
 
-/// Reverts every pending fault of `run_dir`, newest first, and journals it.
-pub async fn clean(run_dir: &Path) -> anyhow::Result<Cleaned> {
+/// Reverts every pending fault of `run_dir`, newest first, and journals it;
+/// leaves the run alone while its runner is alive, unless `force`.
+pub async fn clean(run_dir: &Path, force: bool) -> anyhow::Result<Cleaned> {
     anyhow::ensure!(
         run_dir.join("faults.jsonl").is_file(),
         "{} is not a run folder (no faults.jsonl)",
         run_dir.display()
     );
+    let mut cleaned = Cleaned::default();
+    if !force && let Some(runner) = stale::live_runner(run_dir) {
+        cleaned.running = Some(format!(
+            "{}: its runner (pid {}) is still running; left alone (--force reverts anyway)",
+            run_dir.display(),
+            runner.pid
+        ));
+        return Ok(cleaned);
+    }
+    let lab_run = ran_on_the_lab(run_dir);
     let mut pending = stale::pending(run_dir)?;
     pending.reverse();
-    let mut cleaned = Cleaned::default();
     for fault in pending {
         let description = fault.describe();
-        if !fault.outlives_runner() {
-            journal_line(run_dir, &fault, "reverted", Some("gone with its runner"))?;
-            cleaned
-                .gone
-                .push(format!("{description}: ended with the runner's lab"));
+        // Journals written before faults on the lab's proxy were marked as
+        // lab-owned still say so in results.json.
+        let lab_proxy = lab_run
+            && matches!(
+                fault.revert,
+                RevertAction::RemoveToxic { .. } | RevertAction::EnableProxy { .. }
+            );
+        if !fault.outlives_runner() || lab_proxy {
+            journal_line(run_dir, &fault, "reverted", Some("gone with the runner"))?;
+            cleaned.gone.push(format!(
+                "{description}: gone with the runner (its lab ended with it)"
+            ));
             continue;
         }
         match revert(&fault).await {
-            Ok(()) => {
+            Ok(Reverted::Now) => {
                 journal_line(run_dir, &fault, "reverted", Some("by gameday cleanup"))?;
                 cleaned.reverted.push(description);
+            }
+            Ok(Reverted::Gone(why)) => {
+                journal_line(run_dir, &fault, "reverted", Some(&why))?;
+                cleaned.gone.push(format!("{description}: {why}"));
             }
             Err(error) => {
                 journal_line(run_dir, &fault, "revert_failed", Some(&error))?;
@@ -116,7 +156,23 @@ pub async fn clean(run_dir: &Path) -> anyhow::Result<Cleaned> {
     Ok(cleaned)
 }
 
-async fn revert(fault: &Pending) -> Result<(), String> {
+/// Whether results.json says the run's target was the built-in lab.
+fn ran_on_the_lab(run_dir: &Path) -> bool {
+    std::fs::read(run_dir.join("results.json"))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .is_some_and(|results| results["target"]["kind"] == "lab")
+}
+
+/// What a successful cleanup of one fault did.
+enum Reverted {
+    /// The revert was sent and done.
+    Now,
+    /// Nothing to send: the fault went with the server it was on.
+    Gone(String),
+}
+
+async fn revert(fault: &Pending) -> Result<Reverted, String> {
     let toxiproxy_url = match &fault.revert {
         RevertAction::RemoveToxic { toxiproxy, .. }
         | RevertAction::EnableProxy { toxiproxy, .. } => Some(toxiproxy.clone()),
@@ -130,9 +186,28 @@ async fn revert(fault: &Pending) -> Result<(), String> {
         ),
         None => None,
     };
+    if let (
+        Some(client),
+        RevertAction::RemoveToxic { owner, .. } | RevertAction::EnableProxy { owner, .. },
+    ) = (&toxiproxy, &fault.revert)
+        && let Some(journaled) = &owner.instance
+    {
+        // Only the server the fault was applied on gets its revert: another
+        // one now on that address (a restarted proxy, another run's) never had it.
+        let now = client.identity().await.map_err(|e| e.to_string())?.instance;
+        if now.as_deref() != Some(journaled.as_str()) {
+            return Ok(Reverted::Gone(format!(
+                "gone with its server: the Toxiproxy at {} is another one now (instance {}, \
+                 journaled {journaled}); nothing sent",
+                client.base_url(),
+                now.as_deref().unwrap_or("none")
+            )));
+        }
+    }
     let context = FaultContext {
         toxiproxy,
         toxiproxy_url,
+        toxiproxy_owner: ToxiproxyOwner::default(),
         services: None,
         simulators: Default::default(),
         http: reqwest::Client::builder()
@@ -143,6 +218,7 @@ async fn revert(fault: &Pending) -> Result<(), String> {
     context
         .revert(&fault.revert)
         .await
+        .map(|()| Reverted::Now)
         .map_err(|e| e.to_string())
 }
 

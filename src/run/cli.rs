@@ -1,7 +1,6 @@
 //! The `gameday run` subcommand: validates every scenario first, then runs
 //! them in order, prints a summary of each, and exits with the worst code.
 
-use crate::terminal::clean;
 use std::path::PathBuf;
 
 use crate::results::{CheckStatus, Outcome};
@@ -75,13 +74,13 @@ pub async fn run(args: Args) -> anyhow::Result<u8> {
         match loaded {
             Ok(scenario) => scenarios.push(scenario),
             Err(diagnostics) => {
-                eprintln!("{}", clean(&diagnostics.to_string()));
+                crate::errln!("{diagnostics}");
                 invalid = true;
             }
         }
     }
     if invalid {
-        eprintln!("error: invalid scenario; nothing was run");
+        crate::errln!("error: invalid scenario; nothing was run");
         return Ok(2);
     }
     let options = super::RunOptions {
@@ -102,7 +101,7 @@ pub async fn run(args: Args) -> anyhow::Result<u8> {
                 code
             }
             Err(error) => {
-                eprintln!("{}", clean(&format!("error: {name}: {error:#}")));
+                crate::errln!("error: {name}: {error:#}");
                 2
             }
         };
@@ -182,7 +181,7 @@ fn print_summary(summary: &super::RunSummary, exit_code: u8, json: bool) {
     };
     if json {
         if let Some(line) = json_line(summary, exit_code) {
-            println!("{}", clean(&line.to_string()));
+            crate::outln!("{line}");
         }
         return;
     }
@@ -192,39 +191,38 @@ fn print_summary(summary: &super::RunSummary, exit_code: u8, json: bool) {
         CheckStatus::Inconclusive => 1,
         CheckStatus::Pass => 2,
     });
-    println!();
+    crate::outln!();
     for check in checks {
         let mark = match check.status {
             CheckStatus::Pass => "pass",
             CheckStatus::Fail => "FAIL",
             CheckStatus::Inconclusive => "????",
         };
-        let row = format!(
+        crate::outln!(
             "{mark}  {:<14} {:<34} expected {:<24} observed {}",
-            check.phase, check.name, check.expected, check.observed
+            check.phase,
+            check.name,
+            check.expected,
+            check.observed
         );
-        println!("{}", clean(&row));
     }
     for fault in &summary.results.record.faults {
         if let Some(error) = &fault.revert_error {
-            println!(
-                "{}",
-                clean(&format!("REVERT FAILED  {}: {error}", fault.name))
-            );
+            crate::outln!("REVERT FAILED  {}: {error}", fault.name);
         }
     }
     if verdict.outcome == Outcome::Error {
         // Nothing was measured: a budget line would read as "0% spent". The
         // reason was printed first, when the run stopped.
-        println!(
+        crate::outln!(
             "\n{}: ERROR (see the reason above; nothing was judged)",
             summary.results.record.scenario.name
         );
-        println!("report: {}", report.display());
+        crate::outln!("report: {}", report.display());
         return;
     }
     let budget = &verdict.budget;
-    let outcome = format!(
+    crate::outln!(
         "\n{}: {}  budget spent {:.3}% of {:.3}% allowed ({} errors in {} requests)",
         summary.results.record.scenario.name,
         match verdict.outcome {
@@ -239,8 +237,7 @@ fn print_summary(summary: &super::RunSummary, exit_code: u8, json: bool) {
         budget.errors,
         budget.requests,
     );
-    println!("{}", clean(&outcome));
-    println!("report: {}", report.display());
+    crate::outln!("report: {}", report.display());
 }
 
 #[cfg(test)]

@@ -244,6 +244,7 @@ mod tests {
                 apply_error: None,
                 reverted_at_s: Some(20.0),
                 revert_error: None,
+                lost: None,
                 effect: None,
             }],
             traffic: crate::results::TrafficRecord {

@@ -5,7 +5,13 @@
 //!   rewritten atomically (temporary file + rename) at every checkpoint;
 //! - `faults.jsonl`: one line per fault event, appended and flushed
 //!   *before* a fault is applied, carrying the action that reverts it —
-//!   what `gameday cleanup` needs after the runner itself was killed.
+//!   what `gameday cleanup` needs after the runner itself was killed. Each
+//!   event opens the file, appends, syncs and closes it, so a write that
+//!   cannot reach the disk (full, read-only, replaced) fails that event, and
+//!   the runner then applies nothing (see `rollback`).
+//!
+//! Each run gets its own folder, created exclusively: a run id already taken
+//! (two runs of one scenario in the same second) gets a `-2`, `-3`, ... suffix.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -19,7 +25,9 @@ use crate::results::{Results, RunRecord};
 /// One line of `faults.jsonl`.
 #[derive(Debug, Serialize)]
 pub struct FaultEvent<'a> {
-    /// `applying`, `applied`, `apply_failed`, `reverted`, `revert_failed`.
+    /// `applying`, `applied`, `apply_failed`, `not_applied` (an apply
+    /// refused before it changed anything: nothing to revert), `reverted`,
+    /// `revert_failed`.
     pub event: &'a str,
     /// Timeline entry name.
     pub fault: &'a str,
@@ -37,21 +45,46 @@ pub struct FaultEvent<'a> {
 pub struct Journal {
     dir: PathBuf,
     record: Mutex<RunRecord>,
-    faults: Mutex<std::fs::File>,
+    faults: Mutex<()>,
+    /// One results.json writer at a time (they share the temporary file).
+    results: Mutex<()>,
+}
+
+/// Creates a new run folder under `report_dir` for run id `base`, never an
+/// existing one: on a clash the id gets a `-2`, `-3`, ... suffix. Returns the
+/// run id taken and its folder.
+pub fn claim_run_dir(report_dir: &Path, base: &str) -> std::io::Result<(String, PathBuf)> {
+    std::fs::create_dir_all(report_dir)?;
+    for n in 1u32.. {
+        let id = if n == 1 {
+            base.to_owned()
+        } else {
+            format!("{base}-{n}")
+        };
+        let dir = report_dir.join(&id);
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok((id, dir)),
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists && n < 10_000 => {}
+            Err(error) => return Err(error),
+        }
+    }
+    unreachable!("the loop returns")
 }
 
 impl Journal {
-    /// Creates `dir` and writes the first `results.json`.
+    /// Writes the first `results.json` and an empty `faults.jsonl` into
+    /// `dir` (created if needed; see [`claim_run_dir`] for a new run).
     pub fn create(dir: &Path, record: RunRecord) -> std::io::Result<Self> {
         std::fs::create_dir_all(dir)?;
-        let faults = std::fs::File::options()
+        std::fs::File::options()
             .create(true)
             .append(true)
             .open(dir.join("faults.jsonl"))?;
         let journal = Self {
             dir: dir.to_owned(),
             record: Mutex::new(record),
-            faults: Mutex::new(faults),
+            faults: Mutex::new(()),
+            results: Mutex::new(()),
         };
         journal.checkpoint()?;
         Ok(journal)
@@ -73,18 +106,26 @@ impl Journal {
         self.lock().clone()
     }
 
-    /// Appends a fault event and flushes it to disk before returning.
+    /// Appends a fault event and syncs it to disk before returning; an
+    /// error means the event is not known to be on disk.
     pub fn fault_event(&self, event: &FaultEvent<'_>) -> std::io::Result<()> {
         let mut line = serde_json::to_vec(event).map_err(std::io::Error::other)?;
         line.push(b'\n');
         let line = crate::redact::bytes(&line);
-        let mut file = self.faults.lock().unwrap_or_else(|p| p.into_inner());
+        let _one_writer = self.faults.lock().unwrap_or_else(|p| p.into_inner());
+        let mut file = std::fs::File::options()
+            .append(true)
+            .open(self.dir.join("faults.jsonl"))?;
         file.write_all(&line)?;
         file.sync_data()
     }
 
     /// Writes `results.json` from the current record.
     pub fn checkpoint(&self) -> std::io::Result<()> {
+        // Held across copy, write and rename: concurrent checkpoints (the
+        // phase tracker, fault tasks, the driver) neither trip over each
+        // other's temporary file nor put an older record over a newer one.
+        let _one_writer = self.results.lock().unwrap_or_else(|p| p.into_inner());
         let results = Results {
             record: self.lock().clone(),
             verdict: None,
@@ -103,4 +144,44 @@ pub fn write_results(dir: &Path, results: &Results) -> std::io::Result<()> {
     let temporary = dir.join(".results.json.tmp");
     std::fs::write(&temporary, crate::redact::bytes(&bytes))?;
     std::fs::rename(&temporary, dir.join("results.json"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn concurrent_checkpoints_all_succeed_and_leave_the_last_record() {
+        let results: Results =
+            serde_json::from_str(include_str!("../../tests/fixtures/results/passed.json"))
+                .expect("fixture");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let journal = Journal::create(dir.path(), results.record).expect("journal");
+        std::thread::scope(|scope| {
+            for thread in 0..4 {
+                let journal = &journal;
+                scope.spawn(move || {
+                    for n in 0..50 {
+                        journal
+                            .update(|r| r.seed = thread * 1000 + n)
+                            .expect("every checkpoint is written");
+                    }
+                });
+            }
+        });
+        let last = journal.record().seed;
+        let written: Results = serde_json::from_slice(
+            &std::fs::read(dir.path().join("results.json")).expect("results.json"),
+        )
+        .expect("valid");
+        assert_eq!(written.record.seed, last);
+    }
+
+    #[test]
+    fn a_run_folder_is_never_reused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (a, _) = claim_run_dir(dir.path(), "x").expect("claim");
+        let (b, _) = claim_run_dir(dir.path(), "x").expect("claim");
+        assert_eq!((a.as_str(), b.as_str()), ("x", "x-2"));
+    }
 }

@@ -77,19 +77,21 @@ pub async fn run_scenario(
         .seed
         .or(scenario.traffic.seed)
         .unwrap_or_else(|| crate::rng::Rng::from_entropy().next_u64());
-    let run_id = format!(
+    let base_id = format!(
         "{}-{}",
         sanitize(&scenario.name),
         crate::timestamp::compact(std::time::SystemTime::now())
     );
-    let dir = options.report_dir.join(&run_id);
+    // A folder of its own, created exclusively: concurrent runs never share one.
+    let (run_id, dir) = journal::claim_run_dir(&options.report_dir, &base_id)
+        .with_context(|| format!("creating a run folder in {}", options.report_dir.display()))?;
     let record = initial_record(&scenario, &plan, &run_id, seed);
     let journal = Arc::new(
         Journal::create(&dir, record).with_context(|| format!("creating {}", dir.display()))?,
     );
     if !options.quiet {
-        let header = format!("gameday: {} — {}\n{plan}", scenario.name, dir.display());
-        eprintln!("{}", crate::terminal::clean(&header));
+        crate::errln!("gameday: {} — {}", scenario.name, dir.display());
+        crate::errln!("{plan}");
     }
 
     let prepared = match target::prepare(&scenario, seed).await {
@@ -114,6 +116,7 @@ pub async fn run_scenario(
         prepared.faults.clone(),
         Arc::clone(&journal),
         start,
+        &run_id,
     ));
     // A panic anywhere in the run must not skip the rollback below.
     let outcome = std::panic::AssertUnwindSafe(drive(
@@ -169,6 +172,7 @@ async fn refuse_stale(scenario: &Scenario, options: &RunOptions) -> anyhow::Resu
             .is_some_and(|url| url.trim_end_matches('/') == external.url.trim_end_matches('/'));
         let mine: Vec<_> = pending
             .into_iter()
+            .filter(|p| p.outlives_runner())
             .filter(|p| match &p.revert {
                 crate::faults::action::RevertAction::RemoveToxic { toxiproxy: url, .. }
                 | crate::faults::action::RevertAction::EnableProxy { toxiproxy: url, .. } => {
@@ -181,14 +185,10 @@ async fn refuse_stale(scenario: &Scenario, options: &RunOptions) -> anyhow::Resu
         if mine.is_empty() {
             continue;
         }
-        if let Some(pid) = run_target
-            .as_ref()
-            .and_then(|r| r["environment"]["pid"].as_str())
-            .and_then(|pid| pid.parse::<u32>().ok())
-            .filter(|pid| *pid != std::process::id() && runner_alive(*pid))
-        {
+        if let Some(runner) = stale::live_runner(&dir) {
             anyhow::bail!(
-                "another gameday run (pid {pid}, {}) is injecting faults into this target right now",
+                "another gameday run (pid {}, {}) is injecting faults into this target right now",
+                runner.pid,
                 dir.display()
             );
         }
@@ -218,27 +218,17 @@ async fn refuse_stale(scenario: &Scenario, options: &RunOptions) -> anyhow::Resu
         );
     }
     for (dir, _) in &stale {
-        let cleaned = cleanup::clean(dir).await?;
+        let cleaned = cleanup::clean(dir, false).await?;
         anyhow::ensure!(
             cleaned.failed.is_empty(),
             "--cleanup-stale could not revert: {}",
             cleaned.failed.join("; ")
         );
         for line in cleaned.reverted {
-            eprintln!(
-                "gameday: reverted stale fault {}",
-                crate::terminal::clean(&line)
-            );
+            crate::errln!("gameday: reverted stale fault {line}");
         }
     }
     Ok(())
-}
-
-/// Whether `pid` is a live gameday process.
-fn runner_alive(pid: u32) -> bool {
-    std::fs::read(format!("/proc/{pid}/cmdline"))
-        .map(|cmdline| String::from_utf8_lossy(&cmdline).contains("gameday"))
-        .unwrap_or(false)
 }
 
 /// Traffic, preflight, timeline, observer and halt watch; returns the final status.
@@ -257,7 +247,7 @@ async fn drive(
     let (stop_trigger, stop) = crate::shutdown::channel();
     let spec = traffic_spec(scenario, plan, seed);
     if let Some(warning) = crate::traffic::pool_warning(&spec, Duration::from_millis(200)) {
-        eprintln!("warning: {warning}");
+        crate::errln!("warning: {warning}");
     }
     let generator = Generator::new(
         spec,
@@ -278,6 +268,19 @@ async fn drive(
             start,
         ))
     });
+    // results.json names the live phase, so a journal read after a kill says where the run was.
+    let phases = tokio::spawn(track_phase(Arc::clone(plan), Arc::clone(journal), start));
+    // Faults undone under the run by someone else are noticed and recorded.
+    let watch = tokio::spawn({
+        let rollback = Arc::clone(rollback);
+        async move {
+            let mut ticker = tokio::time::interval(INTACT_CHECK_EVERY);
+            loop {
+                ticker.tick().await;
+                rollback.check_intact().await;
+            }
+        }
+    });
 
     // Warm-up, then preflight: nothing is injected unless the steady state holds.
     let mut status = RunStatus::Completed;
@@ -287,7 +290,7 @@ async fn drive(
     };
     if !warmed {
         status = RunStatus::Aborted {
-            reason: "interrupted (SIGINT/SIGTERM) during warm-up".to_owned(),
+            reason: format!("{} during warm-up", interrupted(&signals)),
         };
     } else {
         let preflight = preflight(scenario, &observer, &live, prepared);
@@ -341,12 +344,17 @@ async fn drive(
         tokio::select! {
             _ = tokio::time::sleep_until(end) => {}
             reason = halted => {
-                eprintln!("\ngameday: {}; rolling back", crate::terminal::clean(&reason));
+                crate::errln!("\ngameday: {reason}; rolling back");
                 status = RunStatus::Aborted { reason };
             }
             _ = signals.clone().wait() => {
-                eprintln!("\ngameday: interrupted; rolling back");
-                status = RunStatus::Aborted { reason: "interrupted (SIGINT/SIGTERM)".to_owned() };
+                let reason = interrupted(&signals);
+                crate::errln!("\ngameday: {reason}; rolling back");
+                status = RunStatus::Aborted { reason };
+            }
+            message = rollback.journal_failed() => {
+                crate::errln!("\ngameday: {message}; rolling back");
+                status = RunStatus::Error { message };
             }
         }
         stop_trigger.trigger();
@@ -357,6 +365,15 @@ async fn drive(
         }
     }
     stop_trigger.trigger();
+    phases.abort();
+    watch.abort();
+    if let Err(error) = journal.update(|r| {
+        r.status = RunStatus::Running {
+            phase: "rollback".to_owned(),
+        }
+    }) {
+        tracing::error!(%error, "cannot write the journal");
+    }
     rollback.revert_all().await;
     if let Some(progress) = progress {
         progress.abort();
@@ -370,6 +387,52 @@ async fn drive(
         effect::assess(record);
     })?;
     Ok(status)
+}
+
+/// How often applied faults are checked for having been undone under the run.
+const INTACT_CHECK_EVERY: Duration = Duration::from_secs(2);
+
+/// The abort reason for a stop by signal (or closed output).
+fn interrupted(signals: &Shutdown) -> String {
+    format!(
+        "interrupted ({})",
+        signals
+            .cause()
+            .unwrap_or_else(|| "a termination signal".to_owned())
+    )
+}
+
+/// Keeps results.json's `status.phase` on the phase the run is in, from
+/// warm-up to the end of the plan (until aborted).
+async fn track_phase(plan: Arc<Plan>, journal: Arc<Journal>, start: Instant) {
+    let mut boundaries: Vec<Duration> = std::iter::once(plan.warmup.end)
+        .chain(
+            plan.phases
+                .iter()
+                .flat_map(|phase| phase.windows.iter().flat_map(|w| [w.start, w.end])),
+        )
+        .filter(|t| *t < plan.total)
+        .collect();
+    boundaries.sort();
+    boundaries.dedup();
+    let mut shown = String::new();
+    for at in std::iter::once(Duration::ZERO).chain(boundaries) {
+        tokio::time::sleep_until(start + at).await;
+        let phase = progress::phase_at(&plan, at);
+        if phase != shown {
+            let result = journal.update(|r| {
+                if matches!(r.status, RunStatus::Running { .. }) {
+                    r.status = RunStatus::Running {
+                        phase: phase.clone(),
+                    };
+                }
+            });
+            if let Err(error) = result {
+                tracing::error!(%error, "cannot write the journal");
+            }
+            shown = phase;
+        }
+    }
 }
 
 /// The steady state at the end of warm-up: every capability on, health not
@@ -574,17 +637,19 @@ fn initial_record(scenario: &Scenario, plan: &Plan, run_id: &str, seed: u64) -> 
             reverted_at_s: None,
             revert_error: None,
             effect: None,
+            lost: None,
         })
         .collect();
-    let mut environment = std::collections::BTreeMap::new();
-    environment.insert("os".to_owned(), std::env::consts::OS.to_owned());
-    environment.insert("arch".to_owned(), std::env::consts::ARCH.to_owned());
-    environment.insert("pid".to_owned(), std::process::id().to_string());
+    let mut environment = crate::results::Environment {
+        hostname: hostname(),
+        runner: stale::current_runner(),
+        ..Default::default()
+    };
+    let other = &mut environment.other;
+    other.insert("os".to_owned(), std::env::consts::OS.to_owned());
+    other.insert("arch".to_owned(), std::env::consts::ARCH.to_owned());
     if let Ok(cores) = std::thread::available_parallelism() {
-        environment.insert("cores".to_owned(), cores.to_string());
-    }
-    if let Ok(host) = std::fs::read_to_string("/etc/hostname") {
-        environment.insert("host".to_owned(), host.trim().to_owned());
+        other.insert("cores".to_owned(), cores.to_string());
     }
     RunRecord {
         schema_version: SCHEMA_VERSION,
@@ -647,6 +712,20 @@ fn phase_windows(phase: &Phase) -> Vec<PhaseWindow> {
             maintenance: phase.maintenance,
         })
         .collect()
+}
+
+/// The machine's host name (`gethostname`), if it has one.
+fn hostname() -> Option<String> {
+    let mut buffer = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; the result is NUL-terminated
+    // unless truncated, which the search for NUL below handles.
+    let status = unsafe { libc::gethostname(buffer.as_mut_ptr().cast(), buffer.len()) };
+    if status != 0 {
+        return None;
+    }
+    let end = buffer.iter().position(|b| *b == 0).unwrap_or(buffer.len());
+    let name = String::from_utf8_lossy(&buffer[..end]).trim().to_owned();
+    (!name.is_empty()).then_some(name)
 }
 
 /// Scenario names become folder names: keep them to safe characters.

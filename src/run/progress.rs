@@ -2,7 +2,7 @@
 //! error rate, p99, in-flight, dropped and late requests, active faults. Redrawn in
 //! place on a terminal, printed every 10 s otherwise (CI logs).
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,16 +26,7 @@ pub async fn report(live: LiveHandle, plan: Arc<Plan>, rollback: Arc<Rollback>, 
         ticker.tick().await;
         let snapshot = live.snapshot();
         let elapsed = start.elapsed();
-        let phases = plan.phases_at(elapsed);
-        let phase = if elapsed < plan.warmup.end {
-            "warmup".to_owned()
-        } else {
-            phases
-                .iter()
-                .find(|p| **p != "run")
-                .map(|p| (*p).to_owned())
-                .unwrap_or_else(|| "recovery".to_owned())
-        };
+        let phase = phase_at(&plan, elapsed);
         let active = rollback.active();
         let line = format!(
             "[{phase}] {}/{}  rate {:.1}/s  err {:.2}%  p99 {:.0} ms  in-flight {}  dropped {}  late {}  faults: {}",
@@ -54,20 +45,31 @@ pub async fn report(live: LiveHandle, plan: Arc<Plan>, rollback: Arc<Rollback>, 
             },
         );
         let line = crate::terminal::clean(&line);
-        let mut stderr = std::io::stderr().lock();
         if terminal {
-            let _ = write!(stderr, "\r\x1b[2K{line}");
+            crate::console::err(format_args!("\r\x1b[2K{line}"));
         } else {
-            let _ = writeln!(stderr, "{line}");
+            crate::errln!("{line}");
         }
-        let _ = stderr.flush();
     }
+}
+
+/// The phase the run is in `elapsed` after its start: `warmup`, then the
+/// plan's phase names (baseline, a fault's, between, recovery).
+pub fn phase_at(plan: &Plan, elapsed: Duration) -> String {
+    if elapsed < plan.warmup.end {
+        return "warmup".to_owned();
+    }
+    plan.phases_at(elapsed)
+        .iter()
+        .find(|p| **p != "run")
+        .map(|p| (*p).to_owned())
+        .unwrap_or_else(|| "recovery".to_owned())
 }
 
 /// Clears the progress line (on a terminal).
 pub fn clear() {
     if std::io::stderr().is_terminal() {
-        let _ = write!(std::io::stderr(), "\r\x1b[2K");
+        crate::console::err(format_args!("\r\x1b[2K"));
     }
 }
 

@@ -1,7 +1,9 @@
 //! Faults a run left behind: read back from a run folder's `faults.jsonl`
 //! (written before every apply, see [`super::journal`]). A fault is still
-//! pending when its last event is not `reverted` — the runner died (or its
-//! revert failed) while it was in place.
+//! pending when its last event is neither `reverted` nor `not_applied` — the
+//! runner died (or its revert failed) while it was in place. Also whether a
+//! run's runner is still alive (its pid *and* start time, from results.json),
+//! so nobody reverts a live run's faults under it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -9,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::faults::action::RevertAction;
+use crate::results::RunnerProcess;
 
 /// A fault a run did not revert.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,8 +32,11 @@ impl Pending {
                 toxiproxy,
                 proxy,
                 toxic,
+                ..
             } => format!("toxic {toxic} on proxy {proxy} at {toxiproxy}"),
-            RevertAction::EnableProxy { toxiproxy, proxy } => {
+            RevertAction::EnableProxy {
+                toxiproxy, proxy, ..
+            } => {
                 format!("proxy {proxy} disabled at {toxiproxy}")
             }
             RevertAction::StartService { service } => format!("managed {service} stopped"),
@@ -43,16 +49,18 @@ impl Pending {
         format!("{}: {what} (last event: {})", self.fault, self.last_event)
     }
 
-    /// Whether the fault lives outside this process's lab (a Toxiproxy
-    /// server or an exec'd command), so it outlives the runner that applied it.
-    /// Managed services and simulators die with their runner.
+    /// Whether the fault lives outside the runner's lab (an external
+    /// Toxiproxy server or an exec'd command), so it outlives the runner that
+    /// applied it. Managed services, simulators and the lab's embedded proxy
+    /// die with their runner.
     pub fn outlives_runner(&self) -> bool {
-        matches!(
-            self.revert,
-            RevertAction::RemoveToxic { .. }
-                | RevertAction::EnableProxy { .. }
-                | RevertAction::Exec { .. }
-        )
+        match &self.revert {
+            RevertAction::RemoveToxic { owner, .. } | RevertAction::EnableProxy { owner, .. } => {
+                !owner.lab
+            }
+            RevertAction::Exec { .. } => true,
+            _ => false,
+        }
     }
 }
 
@@ -98,8 +106,56 @@ pub fn pending(run_dir: &Path) -> std::io::Result<Vec<Pending>> {
     Ok(order
         .into_iter()
         .filter_map(|key| state.remove(&key))
-        .filter(|p| p.last_event != "reverted")
+        .filter(|p| !matches!(p.last_event.as_str(), "reverted" | "not_applied"))
         .collect())
+}
+
+/// This process, as recorded in a run's environment (`None` off Linux).
+pub fn current_runner() -> Option<RunnerProcess> {
+    let pid = std::process::id();
+    Some(RunnerProcess {
+        pid,
+        start_time: start_time(pid)?,
+        boot_id: boot_id(),
+    })
+}
+
+/// Whether `runner` is alive: a process with its pid *and* start time in
+/// this boot (a pid reused by another process does not count).
+pub fn runner_alive(runner: &RunnerProcess) -> bool {
+    if runner.boot_id.is_some() && runner.boot_id != boot_id() {
+        return false;
+    }
+    start_time(runner.pid) == Some(runner.start_time)
+}
+
+/// The runner recorded in `run_dir/results.json`, if any.
+pub fn recorded_runner(run_dir: &Path) -> Option<RunnerProcess> {
+    let bytes = std::fs::read(run_dir.join("results.json")).ok()?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    serde_json::from_value(value["environment"]["runner"].clone()).ok()
+}
+
+/// A live runner of `run_dir` other than this process, if there is one.
+pub fn live_runner(run_dir: &Path) -> Option<RunnerProcess> {
+    recorded_runner(run_dir)
+        .filter(|runner| runner.pid != std::process::id() && runner_alive(runner))
+}
+
+/// Field 22 of `/proc/<pid>/stat`: the start time in clock ticks since boot.
+fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold anything:
+    // count fields from the last `)`, which is followed by field 3.
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.split_whitespace().nth(19)?.parse().ok()
+}
+
+fn boot_id() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .ok()
+        .map(|id| id.trim().to_owned())
+        .filter(|id| !id.is_empty())
 }
 
 /// Run folders under `report_dir` with pending faults, oldest first.
@@ -155,6 +211,49 @@ mod tests {
                 .describe()
                 .contains("toxic gameday-slow on proxy db")
         );
+    }
+
+    #[test]
+    fn a_refused_apply_and_a_lab_proxy_fault_are_told_apart() {
+        let dir = tempfile::tempdir().unwrap();
+        let lab = r#"{"revert":"remove_toxic","toxiproxy":"http://127.0.0.1:9","proxy":"redis","toxic":"gameday-x","instance":"ab12","lab":true}"#;
+        write(
+            dir.path(),
+            &[
+                &format!(r#"{{"event":"applying","fault":"slow","revert":{TOXIC},"t":1.0}}"#),
+                &format!(
+                    r#"{{"event":"not_applied","fault":"slow","revert":{TOXIC},"t":1.1,"error":"409"}}"#
+                ),
+                &format!(r#"{{"event":"applied","fault":"x","revert":{lab},"t":2.0}}"#),
+            ],
+        );
+        let pending = pending(dir.path()).unwrap();
+        assert_eq!(pending.len(), 1, "{pending:?}");
+        assert_eq!(pending[0].fault, "x");
+        assert!(!pending[0].outlives_runner());
+        match &pending[0].revert {
+            RevertAction::RemoveToxic { owner, .. } => {
+                assert_eq!(owner.instance.as_deref(), Some("ab12"));
+                assert!(owner.lab);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn this_process_is_alive_and_a_reused_pid_is_not() {
+        let me = current_runner().expect("linux /proc");
+        assert!(runner_alive(&me));
+        let reused = RunnerProcess {
+            start_time: me.start_time + 1,
+            ..me.clone()
+        };
+        assert!(!runner_alive(&reused));
+        let other_boot = RunnerProcess {
+            boot_id: Some("another-boot".to_owned()),
+            ..me
+        };
+        assert!(!runner_alive(&other_boot));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::sync::Mutex;
 
-use crate::faults::action::{FaultContext, Services};
+use crate::faults::action::{FaultContext, Services, ToxiproxyOwner};
 use crate::faults::toxiproxy::Client;
 use crate::lab::llm_sim::RunningSim;
 use crate::lab::platform::server::RunningPlatform;
@@ -90,6 +90,11 @@ pub async fn prepare(scenario: &Scenario, seed: u64) -> anyhow::Result<Prepared>
                 proxy,
             } = lab;
             let toxiproxy_url = proxy.as_ref().map(RunningProxy::api_url);
+            // The lab's proxy lives in this process: its faults die with it.
+            let toxiproxy_owner = ToxiproxyOwner {
+                instance: proxy.as_ref().map(|p| p.server().instance().to_owned()),
+                lab: true,
+            };
             let toxiproxy = match &toxiproxy_url {
                 Some(url) => Some(Client::new(url)?.with_timeout(CONTROL_TIMEOUT)),
                 None => None,
@@ -114,6 +119,7 @@ pub async fn prepare(scenario: &Scenario, seed: u64) -> anyhow::Result<Prepared>
                 faults: FaultContext {
                     toxiproxy,
                     toxiproxy_url: toxiproxy_url.clone(),
+                    toxiproxy_owner,
                     services: Some(Services {
                         redis: Arc::clone(&parts.redis),
                         postgres: Arc::clone(&parts.postgres),
@@ -148,13 +154,15 @@ pub async fn prepare(scenario: &Scenario, seed: u64) -> anyhow::Result<Prepared>
                 ),
                 None => None,
             };
+            let mut toxiproxy_owner = ToxiproxyOwner::default();
             if let Some(client) = &toxiproxy {
-                client.version().await.with_context(|| {
+                let identity = client.identity().await.with_context(|| {
                     format!(
                         "Toxiproxy at {} does not answer",
                         toxiproxy_url.as_deref().unwrap_or("")
                     )
                 })?;
+                toxiproxy_owner.instance = identity.instance;
             }
             Ok(Prepared {
                 endpoints: endpoints(&external.url, &external.paths, headers.clone()),
@@ -162,6 +170,7 @@ pub async fn prepare(scenario: &Scenario, seed: u64) -> anyhow::Result<Prepared>
                 faults: FaultContext {
                     toxiproxy,
                     toxiproxy_url: toxiproxy_url.clone(),
+                    toxiproxy_owner,
                     services: None,
                     simulators: BTreeMap::new(),
                     http,

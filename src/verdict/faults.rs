@@ -7,6 +7,9 @@
 //! - `revert <fault>` fails when reverting failed after every retry (the
 //!   fault may still be in place) or when a fault that was applied has no
 //!   revert in the journal. A failed revert is never silent.
+//! - `intact <fault>` fails when the runner found the fault undone before
+//!   its planned end by someone else (another `gameday cleanup`, an
+//!   operator): the phase then did not test what it says.
 //! - `effect <fault>` is `inconclusive` when the runner saw no effect of an
 //!   applied fault: the target may have absorbed it perfectly, or the fault
 //!   may have missed (a dependency that bypasses its proxy).
@@ -95,6 +98,14 @@ pub fn checks(context: &Context<'_>) -> Vec<Check> {
                 ),
             ));
         }
+        if let Some(lost) = &fault.lost {
+            checks.push(check(
+                "intact",
+                CheckStatus::Fail,
+                "in place until its planned end",
+                format!("undone under the run: {lost}"),
+            ));
+        }
         if let Some(effect) = fault.effect.as_ref().filter(|effect| !effect.observed) {
             checks.push(check(
                 "effect",
@@ -180,6 +191,20 @@ mod tests {
         );
 
         record.faults[0].revert_error = None;
+        record.faults[0].effect = None;
+        record.preflight.proxy_paths.clear();
+        record.faults[0].lost =
+            Some("found undone 12.0 s into the run, not by this run".to_string());
+        let context = Context::new(&scenario, &plan, &record);
+        let found = checks(&context);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            (found[0].name.as_str(), found[0].status),
+            ("intact redis-down", CheckStatus::Fail)
+        );
+        assert!(found[0].observed.contains("undone"));
+        record.faults[0].lost = None;
+
         record.faults[0].reverted_at_s = None;
         record.faults[0].apply_error = Some("no such service".to_string());
         let context = Context::new(&scenario, &plan, &record);

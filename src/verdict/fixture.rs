@@ -86,6 +86,7 @@ pub fn record(scenario: &Scenario, plan: &Plan) -> RunRecord {
                 reverted_at_s: Some(fault.window.end.as_secs_f64()),
                 revert_error: None,
                 effect: None,
+                lost: None,
             })
             .collect(),
         traffic: TrafficRecord {
@@ -93,7 +94,7 @@ pub fn record(scenario: &Scenario, plan: &Plan) -> RunRecord {
             ..TrafficRecord::default()
         },
         observations: Default::default(),
-        environment: BTreeMap::new(),
+        environment: Default::default(),
     }
 }
 

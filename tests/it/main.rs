@@ -6,6 +6,7 @@ mod util;
 mod contract;
 mod crowd;
 mod hostile;
+mod journal;
 mod library;
 mod llm_proxy;
 mod llm_sim;

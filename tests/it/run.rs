@@ -10,11 +10,11 @@ use tokio::time::Instant;
 
 use crate::util::binaries;
 
-fn gameday() -> Command {
+pub(crate) fn gameday() -> Command {
     Command::new(env!("CARGO_BIN_EXE_gameday"))
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -22,7 +22,7 @@ fn free_port() -> u16 {
 }
 
 /// A child process killed when dropped (a failing test leaves nothing running).
-struct Child(std::process::Child);
+pub(crate) struct Child(pub(crate) std::process::Child);
 
 impl Drop for Child {
     fn drop(&mut self) {
@@ -32,7 +32,7 @@ impl Drop for Child {
 }
 
 /// A `gameday proxy` process with two proxies, `postgres` and `cache`, in front of the lab's PostgreSQL.
-async fn external_proxy(lab: &Lab) -> (Child, Client) {
+pub(crate) async fn external_proxy(lab: &Lab) -> (Child, Client) {
     let api_port = free_port();
     let proxy = Child(
         gameday()
@@ -62,7 +62,7 @@ async fn external_proxy(lab: &Lab) -> (Child, Client) {
 }
 
 /// A long external-target scenario that puts a toxic on `postgres` and takes `cache` down.
-fn external_scenario(
+pub(crate) fn external_scenario(
     dir: &std::path::Path,
     name: &str,
     lab: &Lab,
@@ -96,7 +96,7 @@ timeline:
 }
 
 /// Waits until both faults of [`external_scenario`] are in place.
-async fn wait_for_external_faults(client: &Client) {
+pub(crate) async fn wait_for_external_faults(client: &Client) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let toxics = client.toxics("postgres").await.unwrap_or_default();
@@ -207,7 +207,7 @@ async fn sigint_and_sigterm_mid_fault_leave_the_external_proxy_as_it_was() {
     lab.stop().await;
 }
 
-fn wait_for_exit(child: &mut std::process::Child, limit: Duration) -> Option<i32> {
+pub(crate) fn wait_for_exit(child: &mut std::process::Child, limit: Duration) -> Option<i32> {
     let deadline = Instant::now() + limit;
     loop {
         if let Ok(Some(status)) = child.try_wait() {

@@ -2,8 +2,9 @@
 //! against the embedded `gameday proxy` or a real Toxiproxy server.
 //!
 //! Every call has a timeout (a hung fault backend must not hang a game day),
-//! path segments are percent-encoded, and an error answer keeps the server's
-//! status and message.
+//! a call that went out on a dead kept-alive connection (closed by the
+//! server while idle) is sent again on a new one, path segments are
+//! percent-encoded, and an error answer keeps the server's status and message.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -18,6 +19,22 @@ use super::model::{
 
 /// How long one API call may take by default.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How many times one call is sent when the connection it went out on was
+/// dead (each dead pooled connection is dropped, so the last goes out on a new one).
+const CALL_ATTEMPTS: u32 = 3;
+
+/// Whether a request failed on its connection, not because the server was
+/// unreachable or slow: the connection was closed or reset under it (a
+/// reused keep-alive connection the server had already closed). Connect
+/// errors and timeouts are not: sending again would not change them.
+fn is_dead_connection(error: &reqwest::Error) -> bool {
+    !error.is_timeout()
+        && !error.is_connect()
+        && !error.is_builder()
+        && !error.is_decode()
+        && (error.is_request() || error.is_body())
+}
 
 /// What can go wrong talking to a Toxiproxy API.
 #[derive(Debug, thiserror::Error)]
@@ -117,18 +134,36 @@ impl Client {
             url: url.to_string(),
             source,
         };
-        let mut request = self
-            .http
-            .request(method.clone(), url.clone())
-            .timeout(self.timeout);
-        if let Some(body) = body {
-            request = request
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body);
-        }
-        let response = request.send().await.map_err(transport)?;
-        let status = response.status();
-        let text = response.text().await.map_err(transport)?;
+        // A kept-alive connection that the server (or a load balancer in
+        // front of it) closed while it sat idle fails the request that
+        // reuses it; that request goes out again, on a new connection.
+        // Every call here is safe to repeat (see `FaultContext::apply` for
+        // creating a toxic). A timeout is not retried: its time is spent.
+        let mut attempt = 1;
+        let (status, text) = loop {
+            let mut request = self
+                .http
+                .request(method.clone(), url.clone())
+                .timeout(self.timeout);
+            if let Some(body) = &body {
+                request = request
+                    .header(reqwest::header::CONTENT_TYPE, "application/json")
+                    .body(body.clone());
+            }
+            let answer = async {
+                let response = request.send().await?;
+                let status = response.status();
+                Ok::<_, reqwest::Error>((status, response.text().await?))
+            };
+            match answer.await {
+                Ok(answer) => break answer,
+                Err(error) if attempt < CALL_ATTEMPTS && is_dead_connection(&error) => {
+                    tracing::debug!(%error, %url, attempt, "the connection was dead; sending again");
+                    attempt += 1;
+                }
+                Err(error) => return Err(transport(error)),
+            }
+        };
         if status.is_client_error() || status.is_server_error() {
             let message = serde_json::from_str::<ErrorBody>(&text)
                 .map(|body| body.error)
@@ -161,8 +196,12 @@ impl Client {
 
     /// The server's version, e.g. `2.12.0`.
     pub async fn version(&self) -> Result<String, ClientError> {
-        let version: Version = self.json(Method::GET, &["version"], None).await?;
-        Ok(version.version)
+        Ok(self.identity().await?.version)
+    }
+
+    /// The server's version and, for `gameday proxy`, its instance id (see [`Version`]).
+    pub async fn identity(&self) -> Result<Version, ClientError> {
+        self.json(Method::GET, &["version"], None).await
     }
 
     /// All proxies, by name.

@@ -440,6 +440,12 @@ pub struct ToxicUpdate {
 pub struct Version {
     /// e.g. `2.12.0`.
     pub version: String,
+    /// `gameday proxy` only: an id drawn at random when the server starts,
+    /// so a journal can tell this server from another one later on the same
+    /// address. An extra field, which Toxiproxy clients ignore; a real
+    /// Toxiproxy sends none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
 }
 
 /// The answer of `POST /populate`.

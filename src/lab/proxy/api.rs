@@ -7,7 +7,9 @@
 //! such as `//proxies` a 301 to the clean path), and a wrong
 //! method gets an empty 405 (HEAD included). Safety: a `User-Agent` starting
 //! with `Mozilla/` is refused (403) so a web page cannot drive the API from
-//! a browser, and bodies over [`BODY_LIMIT`] get 413.
+//! a browser, and bodies over [`BODY_LIMIT`] get 413. One addition:
+//! `GET /version` also carries `instance`, this server's random id, so a
+//! fault journal can check it still talks to the server it changed.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -217,11 +219,16 @@ async fn guard(request: Request, next: Next) -> Response {
     response
 }
 
-async fn version() -> Response {
+/// Toxiproxy's answer, plus this server's instance id (an extra field
+/// Toxiproxy clients ignore; see [`ProxyServer::instance`]).
+async fn version(State(server): State<ProxyServer>) -> Response {
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/json;charset=utf-8")],
-        format!("{{\"version\": \"{TOXIPROXY_VERSION}\"}}\n"),
+        format!(
+            "{{\"version\": \"{TOXIPROXY_VERSION}\", \"instance\": \"{}\"}}\n",
+            server.instance()
+        ),
     )
         .into_response()
 }

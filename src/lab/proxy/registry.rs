@@ -178,10 +178,26 @@ pub fn connection_ceiling(limit: Option<u64>) -> usize {
     })
 }
 
+/// 128 random bits in hex, from the kernel (or, failing that, the clock and pid).
+fn new_instance_id() -> String {
+    use std::io::Read;
+    let mut bytes = [0u8; 16];
+    let from_kernel = std::fs::File::open("/dev/urandom")
+        .and_then(|mut random| random.read_exact(&mut bytes))
+        .is_ok();
+    if !from_kernel {
+        let mut rng = Rng::from_entropy();
+        bytes[..8].copy_from_slice(&rng.next_u64().to_le_bytes());
+        bytes[8..].copy_from_slice(&rng.next_u64().to_le_bytes());
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 struct Inner {
     proxies: tokio::sync::Mutex<BTreeMap<String, ProxyEntry>>,
     shared: Shared,
     revisions: AtomicU64,
+    instance: String,
 }
 
 /// The state of one proxy server: a cheap handle, shared by the API and the
@@ -217,8 +233,16 @@ impl ProxyServer {
                     refused: Arc::new(AtomicU64::new(0)),
                 },
                 revisions: AtomicU64::new(1),
+                instance: new_instance_id(),
             }),
         }
+    }
+
+    /// This server's instance id: random, drawn at start (never from the
+    /// seed), answered in `GET /version` so a fault journal can tell this
+    /// server from a later one on the same address.
+    pub fn instance(&self) -> &str {
+        &self.inner.instance
     }
 
     /// Connections currently relayed, across all proxies.

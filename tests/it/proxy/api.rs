@@ -11,7 +11,18 @@ async fn version_and_empty_list() {
     let proxy = start_proxy().await;
     let version = call(&proxy, "GET", "/version", None).await;
     assert_eq!(version.status, 200);
-    assert_eq!(version.body, "{\"version\": \"2.12.0\"}\n");
+    // Toxiproxy's answer plus `instance`, this server's random id (an extra
+    // field Toxiproxy clients ignore).
+    let answer: serde_json::Value = serde_json::from_str(&version.body).expect("JSON");
+    assert_eq!(answer["version"], "2.12.0");
+    let instance = answer["instance"].as_str().expect("instance id");
+    assert_eq!(instance, proxy.server().instance());
+    assert_eq!(instance.len(), 32);
+    // Random per server, not from the seed: two servers seeded alike differ.
+    let other = start_proxy().await;
+    assert_ne!(other.server().instance(), instance);
+    other.stop().await.unwrap();
+    assert!(version.body.ends_with("}\n"));
     assert_eq!(
         version.content_type.as_deref(),
         Some("application/json;charset=utf-8")

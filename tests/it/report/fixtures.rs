@@ -111,6 +111,7 @@ fn fault(
             observed: true,
             detail: "health changed within 1.2 s".to_string(),
         }),
+        lost: None,
     }
 }
 
@@ -328,13 +329,16 @@ impl Run {
                 health,
                 poll_errors: Vec::new(),
             },
-            environment: BTreeMap::from([
-                ("hostname".to_string(), "ci-runner-7".to_string()),
-                ("os".to_string(), "linux x86_64".to_string()),
-                ("cpus".to_string(), "2".to_string()),
-                ("redis".to_string(), "7.0.15".to_string()),
-                ("postgresql".to_string(), "15.14".to_string()),
-            ]),
+            environment: Environment {
+                hostname: Some("ci-runner-7".to_string()),
+                runner: None,
+                other: BTreeMap::from([
+                    ("os".to_string(), "linux x86_64".to_string()),
+                    ("cpus".to_string(), "2".to_string()),
+                    ("redis".to_string(), "7.0.15".to_string()),
+                    ("postgresql".to_string(), "15.14".to_string()),
+                ]),
+            },
         }
     }
 }
@@ -1062,7 +1066,7 @@ fn hostile() -> Results {
     record.target.kind = evil("kind");
     record.gameday_version = evil("version");
     record.started_at = evil("started");
-    record.environment.insert(evil("key"), evil("value"));
+    record.environment.other.insert(evil("key"), evil("value"));
     record.preflight.messages.push(evil("preflight"));
     for bucket in &mut record.traffic.seconds {
         if let Some(count) = bucket.providers.remove("primary") {
