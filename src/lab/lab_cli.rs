@@ -19,7 +19,7 @@ pub struct Args {
     seed: u64,
 }
 
-/// Runs the lab until Ctrl-C or SIGTERM.
+/// Runs the lab until Ctrl-C, SIGTERM, SIGHUP or SIGQUIT.
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let binaries = Binaries::locate_or_install()?;
     let options = LabOptions {

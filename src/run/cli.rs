@@ -185,6 +185,17 @@ fn print_summary(summary: &super::RunSummary, exit_code: u8, json: bool) {
         }
         return;
     }
+    if verdict.outcome == Outcome::Error {
+        // Nothing was measured: a budget line would read as "0% spent", and
+        // checks judged on the warm-up alone mean nothing. The reason was
+        // printed first, when the run stopped.
+        crate::outln!(
+            "\n{}: ERROR (see the reason above; nothing was judged)",
+            summary.results.record.scenario.name
+        );
+        crate::outln!("report: {}", report.display());
+        return;
+    }
     let mut checks: Vec<_> = verdict.checks.iter().collect();
     checks.sort_by_key(|c| match c.status {
         CheckStatus::Fail => 0,
@@ -210,16 +221,6 @@ fn print_summary(summary: &super::RunSummary, exit_code: u8, json: bool) {
         if let Some(error) = &fault.revert_error {
             crate::outln!("REVERT FAILED  {}: {error}", fault.name);
         }
-    }
-    if verdict.outcome == Outcome::Error {
-        // Nothing was measured: a budget line would read as "0% spent". The
-        // reason was printed first, when the run stopped.
-        crate::outln!(
-            "\n{}: ERROR (see the reason above; nothing was judged)",
-            summary.results.record.scenario.name
-        );
-        crate::outln!("report: {}", report.display());
-        return;
     }
     let budget = &verdict.budget;
     crate::outln!(

@@ -258,7 +258,7 @@ async fn a_failed_preflight_names_its_failures_first_in_the_terminal_and_the_res
             .starts_with("error: ")
     );
     assert!(
-        reason < line_of(&ran.output, "budget spent"),
+        reason < line_of(&ran.output, ": ERROR (see the reason above"),
         "{}",
         ran.output
     );
@@ -325,7 +325,7 @@ async fn setup_errors_print_their_reason_first_and_exit_2() {
             ran.output
         );
         assert!(
-            line < line_of(&ran.output, "budget spent"),
+            line < line_of(&ran.output, ": ERROR (see the reason above"),
             "{}",
             ran.output
         );

@@ -1,5 +1,5 @@
 //! The `gameday llm-proxy` subcommand: parse flags, check the upstream, bind,
-//! print the URL on stdout, serve until Ctrl-C or SIGTERM.
+//! print the URL on stdout, serve until Ctrl-C, SIGTERM, SIGHUP or SIGQUIT.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -89,7 +89,7 @@ pub struct Args {
     pub upstream_timeout: Duration,
 }
 
-/// Runs the subcommand until Ctrl-C or SIGTERM.
+/// Runs the subcommand until Ctrl-C, SIGTERM, SIGHUP or SIGQUIT.
 pub async fn run(args: Args) -> anyhow::Result<()> {
     if !args.listen.ip().is_loopback() {
         if !args.allow_remote {

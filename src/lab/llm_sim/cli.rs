@@ -1,5 +1,5 @@
 //! The `gameday llm-sim` subcommand: parse flags, bind, print the URL on
-//! stdout, serve until Ctrl-C or SIGTERM.
+//! stdout, serve until Ctrl-C, SIGTERM, SIGHUP or SIGQUIT.
 
 use std::net::SocketAddr;
 
@@ -83,7 +83,7 @@ fn parse_reply_tokens(text: &str) -> Result<usize, String> {
     Ok(tokens)
 }
 
-/// Runs the subcommand until Ctrl-C or SIGTERM.
+/// Runs the subcommand until Ctrl-C, SIGTERM, SIGHUP or SIGQUIT.
 pub async fn run(args: Args) -> anyhow::Result<()> {
     if !args.listen.ip().is_loopback() {
         if !args.allow_remote {

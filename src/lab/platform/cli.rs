@@ -117,7 +117,7 @@ fn parse_provider(text: &str) -> Result<ProviderConfig, String> {
     })
 }
 
-/// Runs the subcommand until Ctrl-C or SIGTERM.
+/// Runs the subcommand until Ctrl-C, SIGTERM, SIGHUP or SIGQUIT.
 pub async fn run(args: Args) -> anyhow::Result<()> {
     if !args.listen.ip().is_loopback() {
         anyhow::ensure!(

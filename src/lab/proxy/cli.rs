@@ -36,7 +36,7 @@ pub struct Args {
     pub max_connections: Option<u32>,
 }
 
-/// Runs the subcommand until Ctrl-C or SIGTERM.
+/// Runs the subcommand until Ctrl-C, SIGTERM, SIGHUP or SIGQUIT.
 pub async fn run(args: Args) -> anyhow::Result<()> {
     if !args.listen.ip().is_loopback() {
         if !args.allow_remote {
