@@ -150,37 +150,7 @@ pub fn timestamp(rfc3339: &str) -> String {
     }
 }
 
-/// Seconds between two RFC 3339 UTC timestamps written by
-/// `crate::timestamp` (`YYYY-MM-DDTHH:MM:SS(.fff)Z`); `None` for anything else.
-pub fn seconds_between(start: &str, end: &str) -> Option<f64> {
-    Some(epoch_seconds(end)? - epoch_seconds(start)?)
-}
-
-/// Seconds since 1970 of `YYYY-MM-DDTHH:MM:SS(.fff)Z`.
-pub fn epoch_seconds(text: &str) -> Option<f64> {
-    let text = text.strip_suffix('Z')?;
-    let (date, time) = text.split_once('T')?;
-    let mut date_parts = date.splitn(3, '-');
-    let year: i64 = date_parts.next()?.parse().ok()?;
-    let month: i64 = date_parts.next()?.parse().ok()?;
-    let day: i64 = date_parts.next()?.parse().ok()?;
-    let mut time_parts = time.splitn(3, ':');
-    let hour: f64 = time_parts.next()?.parse().ok()?;
-    let minute: f64 = time_parts.next()?.parse().ok()?;
-    let second: f64 = time_parts.next()?.parse().ok()?;
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
-        return None;
-    }
-    // Days from civil (Howard Hinnant's algorithm), the inverse of src/timestamp.rs.
-    let shifted_year = if month <= 2 { year - 1 } else { year };
-    let era = shifted_year.div_euclid(400);
-    let year_of_era = shifted_year - era * 400;
-    let month_index = (month + 9) % 12;
-    let day_of_year = (153 * month_index + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    let days = era * 146_097 + day_of_era - 719_468;
-    Some(days as f64 * 86_400.0 + hour * 3600.0 + minute * 60.0 + second)
-}
+pub use crate::timestamp::{epoch_seconds, seconds_between};
 
 /// Percent-encodes one path segment (everything but unreserved characters),
 /// so a directory name can never become a `javascript:` or absolute URL.
