@@ -9,6 +9,7 @@ mod library;
 mod llm_sim;
 mod platform;
 mod platform_llm;
+mod platform_metrics;
 mod proxy;
 mod report;
 mod run;
