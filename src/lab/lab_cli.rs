@@ -1,7 +1,7 @@
 //! `gameday lab`: brings the whole built-in lab up (managed Redis and
-//! PostgreSQL, two LLM simulators, the reference platform) and keeps it
-//! running until Ctrl-C, printing every address — for exploring the platform
-//! by hand and for benchmarks.
+//! PostgreSQL, two LLM simulators, the reference platform, and Prometheus
+//! scraping it when installed) and keeps it running until Ctrl-C, printing
+//! every address — for exploring the platform by hand and for benchmarks.
 
 use anyhow::Context;
 
@@ -29,18 +29,21 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let lab = Lab::start(&binaries, &options, crate::clock::system())
         .await
         .context("starting the lab")?;
-    let addresses = serde_json::json!({
+    let mut addresses = serde_json::json!({
         "platform": lab.platform.url(),
         "primary": lab.primary.url(),
         "fallback": lab.fallback.url(),
         "redis": lab.redis.url(),
         "postgres": lab.postgres.url(),
     });
+    if let Some(prometheus) = &lab.prometheus {
+        addresses["prometheus"] = prometheus.url().into();
+    }
     if args.json {
         println!("{addresses}");
     } else {
         for (name, url) in addresses.as_object().into_iter().flatten() {
-            println!("{name:<9} {}", url.as_str().unwrap_or_default());
+            println!("{name:<10} {}", url.as_str().unwrap_or_default());
         }
         println!("(Ctrl-C stops everything)");
     }

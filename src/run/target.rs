@@ -76,6 +76,8 @@ pub async fn prepare(scenario: &Scenario, seed: u64) -> anyhow::Result<Prepared>
             let options = LabOptions {
                 seed,
                 proxied: true,
+                // A run does not read the lab's Prometheus (yet): do not start one.
+                monitoring: false,
                 ..LabOptions::default()
             };
             let lab = Lab::start(&binaries, &options, crate::clock::system())
@@ -88,6 +90,7 @@ pub async fn prepare(scenario: &Scenario, seed: u64) -> anyhow::Result<Prepared>
                 fallback,
                 platform,
                 proxy,
+                prometheus: _,
             } = lab;
             let toxiproxy_url = proxy.as_ref().map(RunningProxy::api_url);
             let toxiproxy = match &toxiproxy_url {

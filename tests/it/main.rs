@@ -7,6 +7,7 @@ mod crowd;
 mod hostile;
 mod library;
 mod llm_sim;
+mod monitoring;
 mod platform;
 mod platform_llm;
 mod platform_metrics;
