@@ -24,6 +24,7 @@
 //!   [`fd_limit`].
 
 pub mod faults;
+pub mod monitor;
 pub mod observe;
 pub mod plan;
 pub mod report;

@@ -81,7 +81,10 @@ pub fn parse_exposition(text: &str) -> Vec<Sample> {
                     .strip_prefix('"')
                     .and_then(|v| v.strip_suffix('"'))
                     .unwrap_or_else(|| panic!("unquoted label value at {at}"));
-                assert!(!value.contains(['"', '\n']), "unescaped label value at {at}");
+                assert!(
+                    !value.contains(['"', '\n']),
+                    "unescaped label value at {at}"
+                );
                 labels.insert(key.to_owned(), value.to_owned());
             }
             rest = &inner[close + 1..];
@@ -196,9 +199,13 @@ fn promtool_accepts(text: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_parse_and_move_with_requests_failures_and_breaker_transitions() {
-    let lab = Lab::start(&binaries(), &LabOptions::default(), gameday::clock::system())
-        .await
-        .expect("start the lab");
+    let lab = Lab::start(
+        &binaries(),
+        &LabOptions::default(),
+        gameday::clock::system(),
+    )
+    .await
+    .expect("start the lab");
     let base = lab.platform.url();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
@@ -256,7 +263,10 @@ async fn metrics_parse_and_move_with_requests_failures_and_breaker_transitions()
     let (_, after) = scrape(&http, &base).await;
     assert_eq!(value(&after, "platform_http_requests_total", &chat_ok), 2.0);
     let chat_4xx = [("route", "/v1/chat"), ("status_class", "4xx")];
-    assert_eq!(value(&after, "platform_http_requests_total", &chat_4xx), 1.0);
+    assert_eq!(
+        value(&after, "platform_http_requests_total", &chat_4xx),
+        1.0
+    );
     assert_eq!(
         value(
             &after,
@@ -328,10 +338,7 @@ async fn metrics_parse_and_move_with_requests_failures_and_breaker_transitions()
     assert!(value(&open, "platform_llm_calls_total", &primary_status) >= 3.0);
     let fallback_success = [("provider", "fallback"), ("outcome", "success")];
     assert!(value(&open, "platform_llm_calls_total", &fallback_success) >= 1.0);
-    assert_eq!(
-        value(&open, "platform_breaker_state", &primary_closed),
-        0.0
-    );
+    assert_eq!(value(&open, "platform_breaker_state", &primary_closed), 0.0);
 
     // Every provider down: a 5xx is counted.
     lab.fallback
@@ -352,11 +359,11 @@ fn the_strict_parser_rejects_malformed_expositions() {
     let good = "# HELP a_total A.\n# TYPE a_total counter\na_total{x=\"1\"} 2\n";
     assert_eq!(parse_exposition(good)[0].value, 2.0);
     for bad in [
-        "a_total 1\n",                                          // undeclared
-        "# TYPE a counter\na{x=1} 2\n",                         // unquoted label
-        "# TYPE a counter\na 2 3 x\n",                          // bad value
-        "# TYPE a counter\n# TYPE a counter\n",                 // declared twice
-        "# TYPE h histogram\nh_bucket 1\n",                     // bucket without le
+        "a_total 1\n",                          // undeclared
+        "# TYPE a counter\na{x=1} 2\n",         // unquoted label
+        "# TYPE a counter\na 2 3 x\n",          // bad value
+        "# TYPE a counter\n# TYPE a counter\n", // declared twice
+        "# TYPE h histogram\nh_bucket 1\n",     // bucket without le
     ] {
         let result = std::panic::catch_unwind(|| parse_exposition(bad));
         assert!(result.is_err(), "accepted {bad:?}");

@@ -50,7 +50,10 @@ pub fn router(platform: Arc<Platform>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(middleware::from_fn_with_state(Arc::clone(&platform), count_request))
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&platform),
+            count_request,
+        ))
         .with_state(platform)
 }
 
@@ -65,12 +68,9 @@ async fn count_request(
     let route = route_label(request.uri().path());
     let method = method_label(request.method());
     let response = next.run(request).await;
-    platform.metrics().request(
-        route,
-        method,
-        response.status().as_u16(),
-        started.elapsed(),
-    );
+    platform
+        .metrics()
+        .request(route, method, response.status().as_u16(), started.elapsed());
     response
 }
 

@@ -117,10 +117,9 @@ impl PlatformMetrics {
     pub fn new(llm: Arc<FailoverClient>, health: Arc<HealthChecker>) -> Self {
         let mut registry = Registry::default();
         let requests = Family::<RequestLabels, Counter>::default();
-        let latency =
-            Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(
-                latency_histogram,
-            );
+        let latency = Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            latency_histogram,
+        );
         let llm_calls = Family::<CallLabels, Counter>::default();
         let tokens = Family::<TokenLabels, Counter>::default();
         let cache = Family::<CacheLabels, Counter>::default();

@@ -101,6 +101,41 @@ impl Binaries {
     }
 }
 
+impl Binaries {
+    /// Makes sure `prometheus` is there for a run that reads the lab's
+    /// Prometheus: when it is missing and we run as root on a system with
+    /// apt, installs Debian's `prometheus` package (printing what it does on
+    /// stderr) and stops the package's own service (the lab runs its own).
+    pub fn install_prometheus_if_missing(&mut self) {
+        if self.prometheus.is_some() || !is_root() || find_on_path("apt-get").is_none() {
+            return;
+        }
+        eprintln!(
+            "gameday: installing prometheus with apt-get (the scenario reads the lab's Prometheus)"
+        );
+        let _ = Command::new("apt-get").args(["update", "-qq"]).status();
+        let installed = Command::new("apt-get")
+            .args([
+                "install",
+                "-y",
+                "-qq",
+                "--no-install-recommends",
+                "prometheus",
+            ])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .is_ok_and(|status| status.success());
+        if installed {
+            let _ = Command::new("systemctl")
+                .args(["disable", "--now", "prometheus"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status();
+            self.prometheus = find_prometheus();
+        }
+    }
+}
+
 /// `GAMEDAY_PROMETHEUS` if set (an empty value: none), else `prometheus` on `PATH`.
 fn find_prometheus() -> Option<PathBuf> {
     match std::env::var_os("GAMEDAY_PROMETHEUS") {

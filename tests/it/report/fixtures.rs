@@ -328,6 +328,7 @@ impl Run {
                 health,
                 poll_errors: Vec::new(),
             },
+            monitoring: None,
             environment: BTreeMap::from([
                 ("hostname".to_string(), "ci-runner-7".to_string()),
                 ("os".to_string(), "linux x86_64".to_string()),
@@ -598,6 +599,7 @@ fn passed() -> Results {
         checks,
         budget,
         alerts: alerts_quiet(),
+        monitoring: None,
         cost: None,
     };
     Results {
@@ -723,6 +725,7 @@ fn failed() -> Results {
         checks,
         budget,
         alerts,
+        monitoring: None,
         cost: Some(Cost {
             currency: "USD".to_string(),
             total: 1.8432,
@@ -815,6 +818,7 @@ fn aborted() -> Results {
             checks,
             budget,
             alerts: alerts_quiet(),
+            monitoring: None,
             cost: None,
         }),
     }
@@ -845,6 +849,7 @@ fn inconclusive() -> Results {
             checks,
             budget,
             alerts: alerts_quiet(),
+            monitoring: None,
             cost: None,
         }),
         record,
@@ -883,6 +888,7 @@ fn zero_requests() -> Results {
             checks: Vec::new(),
             budget,
             alerts: Vec::new(),
+            monitoring: None,
             cost: None,
         }),
     }
@@ -949,6 +955,7 @@ fn revert_error() -> Results {
             checks,
             budget,
             alerts: alerts_quiet(),
+            monitoring: None,
             cost: None,
         }),
         record,
@@ -1024,6 +1031,7 @@ pub fn hour_at_1000_rps() -> Results {
             checks,
             budget,
             alerts: alerts_quiet(),
+            monitoring: None,
             cost: None,
         }),
         record,
@@ -1106,6 +1114,7 @@ fn hostile() -> Results {
             checks,
             budget,
             alerts,
+            monitoring: None,
             cost: Some(Cost {
                 currency: evil("currency"),
                 total: 1.0,
