@@ -24,6 +24,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let binaries = Binaries::locate_or_install()?;
     let options = LabOptions {
         seed: args.seed,
+        monitoring: true,
         ..LabOptions::default()
     };
     let lab = Lab::start(&binaries, &options, crate::clock::system())

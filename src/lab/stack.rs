@@ -1,8 +1,9 @@
 //! The whole built-in lab on one machine: managed Redis and PostgreSQL, two
 //! LLM provider simulators (an OpenAI-style primary and an Anthropic-style
-//! fallback), the reference platform wired to them, and a Prometheus scraping
-//! the platform with the lab alert rules (when the `prometheus` binary is
-//! installed; without it the lab runs unmonitored and says so once), all on
+//! fallback), the reference platform wired to them, and, when asked
+//! ([`LabOptions::monitoring`]), a Prometheus scraping the platform with the
+//! lab alert rules (when the `prometheus` binary is installed; without it the
+//! lab runs unmonitored and says so once), all on
 //! loopback. Dropping a [`Lab`] stops everything (the services' own `Drop`
 //! kills them).
 
@@ -41,7 +42,9 @@ pub struct LabOptions {
     /// Put an embedded Toxiproxy-compatible proxy in front of every
     /// dependency (proxies `redis`, `postgres`, `primary`, `fallback`).
     pub proxied: bool,
-    /// Start a Prometheus scraping the platform (when the binary is installed).
+    /// Start a Prometheus scraping the platform (when the binary is
+    /// installed). Off by default: `gameday lab` and runs that read the
+    /// lab's Prometheus turn it on; other labs (most tests) do without.
     pub monitoring: bool,
 }
 
@@ -56,7 +59,7 @@ impl Default for LabOptions {
             attempt_timeout: Duration::from_secs(2),
             db_timeout: Duration::from_secs(1),
             proxied: false,
-            monitoring: true,
+            monitoring: false,
         }
     }
 }

@@ -27,6 +27,9 @@ use crate::scenario::monitoring::{Monitoring, PrometheusSource, QUERY_STEP};
 
 use record::{AlertTimeline, FiringInterval, MonitoringRecord, QueryRecord, QuerySeries};
 
+/// Series of a query: labels and `(unix time, value)` points.
+type Series = Vec<(BTreeMap<String, String>, Vec<(f64, f64)>)>;
+
 /// Timeout of one call to Prometheus or Alertmanager.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// At most this many series are kept per query (and alerts per run).
@@ -156,7 +159,7 @@ impl PrometheusClient {
         start: f64,
         end: f64,
         step: Duration,
-    ) -> Result<Vec<(BTreeMap<String, String>, Vec<(f64, f64)>)>, MonitorError> {
+    ) -> Result<Series, MonitorError> {
         let data = self
             .call(
                 "/api/v1/query_range",
@@ -363,7 +366,7 @@ pub async fn collect(
 /// point (the first step not seen firing), unless that step is past the end
 /// of the query (still firing when the run ended).
 fn alert_timelines(
-    series: Vec<(BTreeMap<String, String>, Vec<(f64, f64)>)>,
+    series: Series,
     start_unix: f64,
     end_unix: f64,
     step: f64,

@@ -114,9 +114,13 @@ async fn the_labs_prometheus_scrapes_the_platform_and_loads_the_lab_rules() {
     if !prometheus_installed() {
         return;
     }
+    let options = gameday::lab::stack::LabOptions {
+        monitoring: true,
+        ..gameday::lab::stack::LabOptions::default()
+    };
     let lab = gameday::lab::stack::Lab::start(
         &crate::util::binaries(),
-        &gameday::lab::stack::LabOptions::default(),
+        &options,
         gameday::clock::system(),
     )
     .await

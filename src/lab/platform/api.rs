@@ -64,7 +64,7 @@ async fn count_request(
     request: Request,
     next: Next,
 ) -> Response {
-    let started = std::time::Instant::now();
+    let started = tokio::time::Instant::now();
     let route = route_label(request.uri().path());
     let method = method_label(request.method());
     let response = next.run(request).await;
