@@ -27,6 +27,7 @@
 //!   [`terminal`] (safe terminal output).
 
 pub mod faults;
+pub mod monitor;
 pub mod observe;
 pub mod plan;
 pub mod report;

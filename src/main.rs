@@ -51,7 +51,7 @@ enum Command {
     Report(gameday::report::cli::Args),
     /// Revert what a run left behind after the runner itself died, from its fault journal.
     Cleanup(gameday::run::cleanup::Args),
-    /// Bring up the whole built-in lab (Redis, PostgreSQL, two LLM simulators, the platform) until Ctrl-C.
+    /// Bring up the whole built-in lab (Redis, PostgreSQL, two LLM simulators, the platform, Prometheus when installed) until Ctrl-C.
     Lab(lab::lab_cli::Args),
     /// Run a short end-to-end game day against the built-in lab and write its results.
     ///

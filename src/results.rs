@@ -13,6 +13,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::monitor::record::{
+    AlertSummary, AlertTimeline, FiringInterval, MonitoringRecord, MonitoringVerdict, QueryRecord,
+    QuerySeries,
+};
+
 /// Version of the results.json format.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -66,6 +71,10 @@ pub struct RunRecord {
     /// Machine and environment metadata (never secrets).
     #[serde(default)]
     pub environment: Environment,
+    /// What the platform's Prometheus showed, when the scenario has a
+    /// `monitoring` section (see `crate::monitor`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitoring: Option<MonitoringRecord>,
 }
 
 /// Machine and environment metadata of a run (never secrets): typed fields
@@ -575,6 +584,10 @@ pub struct Verdict {
     /// Cost by provider and phase, when the scenario has a price table.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<Cost>,
+    /// The platform's alerts against the fault timeline and gameday's own
+    /// rules, when the run read its Prometheus.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitoring: Option<MonitoringVerdict>,
 }
 
 /// Overall outcomes.

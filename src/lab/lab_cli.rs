@@ -1,7 +1,7 @@
 //! `gameday lab`: brings the whole built-in lab up (managed Redis and
-//! PostgreSQL, two LLM simulators, the reference platform) and keeps it
-//! running until Ctrl-C, printing every address — for exploring the platform
-//! by hand and for benchmarks.
+//! PostgreSQL, two LLM simulators, the reference platform, and Prometheus
+//! scraping it when installed) and keeps it running until Ctrl-C, printing
+//! every address — for exploring the platform by hand and for benchmarks.
 
 use anyhow::Context;
 
@@ -24,12 +24,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let binaries = Binaries::locate_or_install()?;
     let options = LabOptions {
         seed: args.seed,
+        monitoring: true,
         ..LabOptions::default()
     };
     let lab = Lab::start(&binaries, &options, crate::clock::system())
         .await
         .context("starting the lab")?;
-    let addresses = serde_json::json!({
+    let mut addresses = serde_json::json!({
         "platform": lab.platform.url(),
         "primary": lab.primary.url(),
         "fallback": lab.fallback.url(),
@@ -37,12 +38,15 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "postgres": lab.postgres.url(),
     });
     // The services' URLs hold their passwords: printed masked (`***`).
+    if let Some(prometheus) = &lab.prometheus {
+        addresses["prometheus"] = prometheus.url().into();
+    }
     if args.json {
         println!("{}", crate::terminal::clean(&addresses.to_string()));
     } else {
         for (name, url) in addresses.as_object().into_iter().flatten() {
             let url = crate::terminal::clean(url.as_str().unwrap_or_default());
-            println!("{name:<9} {url}");
+            println!("{name:<10} {url}");
         }
         println!("(Ctrl-C stops everything)");
     }

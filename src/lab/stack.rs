@@ -1,7 +1,11 @@
 //! The whole built-in lab on one machine: managed Redis and PostgreSQL, two
 //! LLM provider simulators (an OpenAI-style primary and an Anthropic-style
-//! fallback) and the reference platform wired to them, all on loopback.
-//! Dropping a [`Lab`] stops everything (the services' own `Drop` kills them).
+//! fallback), the reference platform wired to them, and, when asked
+//! ([`LabOptions::monitoring`]), a Prometheus scraping the platform with the
+//! lab alert rules (when the `prometheus` binary is installed; without it the
+//! lab runs unmonitored and says so once), all on
+//! loopback. Dropping a [`Lab`] stops everything (the services' own `Drop`
+//! kills them).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,7 +16,9 @@ use super::platform::llm::{ApiKind, ProviderConfig};
 use super::platform::server::{PlatformError, RunningPlatform};
 use super::proxy::{RunningProxy, ServerConfig};
 use super::services::service::url_for;
-use super::services::{Binaries, ManagedService, ServiceError, ServiceKind};
+use super::services::{
+    Binaries, ManagedPrometheus, ManagedService, PrometheusError, ServiceError, ServiceKind,
+};
 use crate::clock::Clock;
 use crate::faults::toxiproxy::{Client, NewProxy};
 
@@ -36,6 +42,10 @@ pub struct LabOptions {
     /// Put an embedded Toxiproxy-compatible proxy in front of every
     /// dependency (proxies `redis`, `postgres`, `primary`, `fallback`).
     pub proxied: bool,
+    /// Start a Prometheus scraping the platform (when the binary is
+    /// installed). Off by default: `gameday lab` and runs that read the
+    /// lab's Prometheus turn it on; other labs (most tests) do without.
+    pub monitoring: bool,
 }
 
 impl Default for LabOptions {
@@ -49,6 +59,7 @@ impl Default for LabOptions {
             attempt_timeout: Duration::from_secs(2),
             db_timeout: Duration::from_secs(1),
             proxied: false,
+            monitoring: false,
         }
     }
 }
@@ -68,6 +79,9 @@ pub enum LabError {
     /// The platform.
     #[error(transparent)]
     Platform(#[from] PlatformError),
+    /// The lab's Prometheus.
+    #[error(transparent)]
+    Prometheus(#[from] PrometheusError),
 }
 
 /// Everything running.
@@ -84,6 +98,9 @@ pub struct Lab {
     pub platform: RunningPlatform,
     /// The embedded fault proxy, when the lab is proxied.
     pub proxy: Option<RunningProxy>,
+    /// Prometheus scraping the platform (job `platform`) with the lab rules,
+    /// when monitoring is on and the binary is installed.
+    pub prometheus: Option<ManagedPrometheus>,
 }
 
 impl Lab {
@@ -170,6 +187,21 @@ impl Lab {
         config.health.interval = options.health_interval;
         config.health.llm_probe_interval = options.llm_probe_interval;
         let platform = RunningPlatform::start(config, clock).await?;
+        let prometheus = match (&binaries.prometheus, options.monitoring) {
+            (Some(binary), true) => Some(ManagedPrometheus::start(binary, platform.addr()).await?),
+            (None, true) => {
+                static NOTED: std::sync::Once = std::sync::Once::new();
+                NOTED.call_once(|| {
+                    eprintln!(
+                        "gameday: prometheus is not installed; the lab runs without monitoring \
+                         (apt-get install -y --no-install-recommends prometheus, or set \
+                         GAMEDAY_PROMETHEUS)"
+                    );
+                });
+                None
+            }
+            (_, false) => None,
+        };
         Ok(Self {
             redis,
             postgres,
@@ -177,11 +209,15 @@ impl Lab {
             fallback,
             platform,
             proxy,
+            prometheus,
         })
     }
 
     /// Stops the platform and simulators, then the services.
     pub async fn stop(mut self) {
+        if let Some(mut prometheus) = self.prometheus.take() {
+            let _ = prometheus.stop().await;
+        }
         self.platform.stop().await;
         self.primary.stop().await;
         self.fallback.stop().await;

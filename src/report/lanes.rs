@@ -1,5 +1,6 @@
-//! Geometry of the swimlanes: one lane per capability (on/off over time) and
-//! one per provider breaker (closed/half-open/open), on the same time axis
+//! Geometry of the swimlanes: one lane per capability (on/off over time),
+//! one per provider breaker (closed/half-open/open) and one per platform
+//! alert read from Prometheus (quiet/firing), on the same time axis
 //! as the charts, with each expected change from the checks marked where
 //! its deadline window lies.
 //!
@@ -137,6 +138,25 @@ pub fn build(results: &Results, axis: &TimeAxis) -> Lanes {
         let marks = marks(results, axis, checks, "breaker", provider);
         lanes.push((format!("breaker {provider}"), segments, marks));
     }
+    let alerts = results
+        .record
+        .monitoring
+        .as_ref()
+        .map_or(&[][..], |m| &m.alerts[..]);
+    for alert in alerts.iter().take(16) {
+        let mut changes = vec![(0.0, Some("quiet"))];
+        for firing in &alert.firing {
+            changes.push((firing.start_s, Some("firing")));
+            if let Some(end) = firing.end_s {
+                changes.push((end, Some("quiet")));
+            }
+        }
+        let segments = segments(axis, changes.into_iter(), |state| {
+            if state == "firing" { "off" } else { "on" }.to_string()
+        });
+        let marks = marks(results, axis, checks, "alert", &alert.name);
+        lanes.push((format!("alert {}", alert.name), segments, marks));
+    }
 
     let lanes: Vec<Lane> = lanes
         .into_iter()
@@ -158,7 +178,9 @@ pub fn build(results: &Results, axis: &TimeAxis) -> Lanes {
         height: axis_y + BOTTOM - 10.0,
         axis_y,
         lanes,
-        observed: !observations.capabilities.is_empty() || !observations.breakers.is_empty(),
+        observed: !observations.capabilities.is_empty()
+            || !observations.breakers.is_empty()
+            || !alerts.is_empty(),
     }
 }
 

@@ -14,6 +14,7 @@ use crate::results::{CheckStatus, Interval, Outcome, Results, RunStatus, Verdict
 
 mod budget;
 mod comparison;
+mod monitoring;
 mod tables;
 
 use super::format;
@@ -21,6 +22,7 @@ use super::lanes::{self, Lanes};
 use super::timeline::{self, TimeAxis, Timeline};
 use budget::{BudgetView, budget, inconclusive_notes};
 use comparison::{Comparison, comparison};
+use monitoring::{MonitoringView, monitoring};
 use tables::{
     AlertRow, CheckRow, CostView, FaultRow, KeyValue, PhaseRow, PollRow, PreflightView, alert_row,
     check_rows, checks_summary, fault_row, phase_rows, preflight,
@@ -76,6 +78,8 @@ pub struct ReportView {
     pub cost: Option<CostView>,
     /// The change from the previous run of the same scenario.
     pub previous: Option<Comparison>,
+    /// The platform's own alerts, when the run read its Prometheus.
+    pub monitoring: Option<MonitoringView>,
 }
 
 /// The verdict banner.
@@ -150,6 +154,7 @@ pub fn build(results: &Results, previous: Option<(&Results, String)>) -> ReportV
         alerts: verdict
             .map(|v| v.alerts.iter().map(alert_row).collect())
             .unwrap_or_default(),
+        monitoring: monitoring(results),
         preflight: preflight(results),
         poll_errors: record
             .observations

@@ -254,6 +254,7 @@ mod tests {
             },
             observations: Default::default(),
             environment: Default::default(),
+            monitoring: None,
         }
     }
 

@@ -111,6 +111,25 @@ pub async fn run_scenario(
     };
     journal.update(|r| r.target = prepared.info.clone())?;
 
+    // The platform's Prometheus must answer before any traffic or fault.
+    let monitor = match monitoring_preflight(&scenario, &prepared).await {
+        Ok(monitor) => monitor,
+        Err(message) => {
+            journal.update(|r| {
+                r.status = RunStatus::Error {
+                    message: message.clone(),
+                }
+            })?;
+            if let Some(lab) = prepared.lab {
+                lab.stop().await;
+            }
+            return finish(&scenario, &plan, &journal, options).map(|mut summary| {
+                summary.exit_code = 2;
+                summary
+            });
+        }
+    };
+
     let start = Instant::now();
     let rollback = Arc::new(Rollback::new(
         prepared.faults.clone(),
@@ -143,10 +162,49 @@ pub async fn run_scenario(
             }
         })?,
     }
+    if let (Some(client), Some(monitoring)) = (&monitor, &scenario.monitoring) {
+        let phases = journal.record().plan.phases;
+        let end_s = start.elapsed().as_secs_f64();
+        let start_unix = crate::monitor::unix_time_of(start);
+        let collected =
+            crate::monitor::collect(client, monitoring, start_unix, end_s, &phases).await;
+        journal.update(|r| r.monitoring = Some(collected))?;
+    }
     if let Some(lab) = prepared.lab {
         lab.stop().await;
     }
     finish(&scenario, &plan, &journal, options)
+}
+
+/// The scenario's Prometheus (and Alertmanager), checked to answer. `None`
+/// without a `monitoring` section. When the section has expectations, a
+/// Prometheus that does not answer is an error (the run stops, exit 2);
+/// without expectations it is a warning and the run goes on unmonitored.
+async fn monitoring_preflight(
+    scenario: &Scenario,
+    prepared: &target::Prepared,
+) -> Result<Option<crate::monitor::PrometheusClient>, String> {
+    let Some(monitoring) = &scenario.monitoring else {
+        return Ok(None);
+    };
+    let checked = async {
+        let client = crate::monitor::PrometheusClient::for_scenario(
+            monitoring,
+            prepared.lab_prometheus.as_deref(),
+        )?;
+        crate::monitor::preflight(&client, monitoring).await?;
+        Ok::<_, crate::monitor::MonitorError>(client)
+    };
+    match checked.await {
+        Ok(client) => Ok(Some(client)),
+        Err(error) if monitoring.has_expectations() => Err(format!(
+            "monitoring preflight: {error}; no fault was injected"
+        )),
+        Err(error) => {
+            eprintln!("warning: monitoring: {error}; the run goes on without it");
+            Ok(None)
+        }
+    }
 }
 
 /// Refuses to start while an earlier run on the same external target left
@@ -689,6 +747,7 @@ fn initial_record(scenario: &Scenario, plan: &Plan, run_id: &str, seed: u64) -> 
         faults,
         traffic: Default::default(),
         observations: Default::default(),
+        monitoring: None,
         environment,
     }
 }

@@ -38,6 +38,8 @@ pub struct Prepared {
     pub info: TargetInfo,
     /// The lab's parts, when the target is the built-in lab.
     pub lab: Option<LabParts>,
+    /// The lab's Prometheus, when the scenario reads it (`monitoring: { prometheus: lab }`).
+    pub lab_prometheus: Option<String>,
 }
 
 /// The running built-in lab, split so faults can act on each part.
@@ -48,11 +50,15 @@ pub struct LabParts {
     fallback: RunningSim,
     platform: RunningPlatform,
     proxy: Option<RunningProxy>,
+    prometheus: Option<crate::lab::services::ManagedPrometheus>,
 }
 
 impl LabParts {
     /// Stops everything (services are also killed if their handles are dropped).
-    pub async fn stop(self) {
+    pub async fn stop(mut self) {
+        if let Some(mut prometheus) = self.prometheus.take() {
+            let _ = prometheus.stop().await;
+        }
         self.platform.stop().await;
         self.primary.stop().await;
         self.fallback.stop().await;
@@ -72,10 +78,18 @@ pub async fn prepare(scenario: &Scenario, seed: u64) -> anyhow::Result<Prepared>
         .context("building the control HTTP client")?;
     match &scenario.target {
         Target::Lab => {
-            let binaries = Binaries::locate_or_install()?;
+            let mut binaries = Binaries::locate_or_install()?;
+            let reads_lab_prometheus = scenario.monitoring.as_ref().is_some_and(|m| {
+                m.prometheus == crate::scenario::monitoring::PrometheusSource::Lab
+            });
+            if reads_lab_prometheus {
+                binaries.install_prometheus_if_missing();
+            }
             let options = LabOptions {
                 seed,
                 proxied: true,
+                // The lab's Prometheus only when the scenario reads it.
+                monitoring: reads_lab_prometheus,
                 ..LabOptions::default()
             };
             let lab = Lab::start(&binaries, &options, crate::clock::system())
@@ -88,7 +102,9 @@ pub async fn prepare(scenario: &Scenario, seed: u64) -> anyhow::Result<Prepared>
                 fallback,
                 platform,
                 proxy,
+                prometheus,
             } = lab;
+            let lab_prometheus = prometheus.as_ref().map(|p| p.url());
             let toxiproxy_url = proxy.as_ref().map(RunningProxy::api_url);
             // The lab's proxy lives in this process: its faults die with it.
             let toxiproxy_owner = ToxiproxyOwner {
@@ -108,6 +124,7 @@ pub async fn prepare(scenario: &Scenario, seed: u64) -> anyhow::Result<Prepared>
                 fallback,
                 platform,
                 proxy,
+                prometheus,
             };
             let simulators = BTreeMap::from([
                 ("primary".to_owned(), parts.primary.url()),
@@ -133,6 +150,7 @@ pub async fn prepare(scenario: &Scenario, seed: u64) -> anyhow::Result<Prepared>
                     toxiproxy: toxiproxy_url,
                 },
                 lab: Some(parts),
+                lab_prometheus,
             })
         }
         Target::External(external) => {
@@ -181,6 +199,7 @@ pub async fn prepare(scenario: &Scenario, seed: u64) -> anyhow::Result<Prepared>
                     toxiproxy: toxiproxy_url,
                 },
                 lab: None,
+                lab_prometheus: None,
             })
         }
     }

@@ -19,12 +19,14 @@
 //! - `values`: durations, percentages, rates, comparisons and rules as text.
 //! - `decode`: tree to model, collecting every structural problem.
 //! - [`validate`]: semantic rules on the model, located by path.
+//! - [`monitoring`]: the `monitoring` section (Prometheus, alert and PromQL expectations).
 //! - [`secret`]: header templates and the secrets they resolve to.
 //! - [`spec`]: the file format as types, for the JSON Schema.
 
 pub mod diagnostic;
 pub mod limits;
 pub mod model;
+pub mod monitoring;
 pub mod secret;
 pub mod spec;
 pub mod tree;

@@ -52,6 +52,9 @@ pub struct Scenario {
     /// The file as written, for the report ("the scenario as run").
     #[schemars(skip)]
     pub source: ScenarioSource,
+    /// The platform's Prometheus and what its alerts and queries must show.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monitoring: Option<super::monitoring::Monitoring>,
 }
 
 /// The text a scenario was read from.

@@ -179,6 +179,8 @@ pub struct ScenarioSpec {
     pub halt: Option<Vec<RuleText>>,
     /// How long recovery is observed after the last revert (default 30s).
     pub recovery: Option<DurationText>,
+    /// The platform's Prometheus and what its alerts and queries must show.
+    pub monitoring: Option<MonitoringSpec>,
 }
 
 /// `lab`, or an external platform.
@@ -659,4 +661,100 @@ pub struct AlertRuleSpec {
     pub name: String,
     /// The condition, e.g. `error_rate > 5% for 30s`.
     pub when: RuleText,
+}
+
+text_type!(
+    /// `< 0.01`, `>= 1`.
+    NumberComparison,
+    "NumberComparison",
+    {
+        "description": "An operator (<, <=, >, >=) and a number, e.g. < 0.01 or >= 1.",
+        "type": "string",
+        "pattern": "^\\s*(<=|>=|<|>)\\s*-?[0-9]+(\\.[0-9]+)?([eE][-+]?[0-9]+)?\\s*$",
+        "examples": ["< 0.01", ">= 1"]
+    }
+);
+
+/// The platform's Prometheus and the expectations on it.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MonitoringSpec {
+    /// `lab` (the lab's Prometheus) or `{ url, headers }`.
+    pub prometheus: PrometheusSpec,
+    /// An Alertmanager URL, checked to answer at preflight.
+    pub alertmanager: Option<String>,
+    /// Expectations per phase: baseline, a timeline entry's name, between, recovery, run.
+    pub expect: Option<BTreeMap<String, MonitoringPhaseSpec>>,
+}
+
+/// `lab`, or a Prometheus reached by URL.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum PrometheusSpec {
+    /// The lab's Prometheus.
+    Lab(LabKeyword),
+    /// A Prometheus reached by URL.
+    Url(PrometheusUrlSpec),
+}
+
+/// A Prometheus reached by URL.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PrometheusUrlSpec {
+    /// Base URL, http:// or https://.
+    pub url: String,
+    /// Headers sent with every query; `${VAR}` is filled from the environment at run time.
+    pub headers: Option<BTreeMap<String, String>>,
+}
+
+/// Monitoring expectations of one phase.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MonitoringPhaseSpec {
+    /// Alert name → `silent` or `{ fires_within, resolves_within, silent, compare_with }`.
+    pub alerts: Option<BTreeMap<String, AlertWatchSpec>>,
+    /// PromQL checks, judged on their worst value over the phase.
+    pub queries: Option<Vec<QueryCheckSpec>>,
+}
+
+/// What one alert must do in a phase.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum AlertWatchSpec {
+    /// The keyword `silent`.
+    Silent(SilentKeyword),
+    /// Deadlines.
+    Detailed(AlertWatchDetailSpec),
+}
+
+/// The keyword `silent`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub enum SilentKeyword {
+    /// Never fires in the phase.
+    #[serde(rename = "silent")]
+    Silent,
+}
+
+/// Deadlines of an alert.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlertWatchDetailSpec {
+    /// Fires within this long of the fault's apply (time to detect).
+    pub fires_within: Option<DurationText>,
+    /// Stops firing within this long of the fault's revert (or of `recovery`'s start).
+    pub resolves_within: Option<DurationText>,
+    /// Never fires in the phase.
+    pub silent: Option<bool>,
+    /// gameday's own alert rule to compare it with in the report.
+    pub compare_with: Option<String>,
+}
+
+/// A PromQL check.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueryCheckSpec {
+    /// The PromQL expression.
+    pub query: String,
+    /// The comparison its worst value over the phase must satisfy.
+    pub is: NumberComparison,
 }

@@ -164,6 +164,9 @@ pub fn check_sections(
     ]) {
         check_expectations(scenario, &mut problems);
     }
+    if clean(&["monitoring", "timeline", "target", "alerts"]) {
+        check_monitoring(scenario, &mut problems);
+    }
     problems.0
 }
 
@@ -771,6 +774,78 @@ fn check_deadlines(
     for (alert, expectation) in &expectations.alerts {
         if let AlertExpectation::FiredWithin(within) = expectation {
             check(*within, format!("{path}.alerts.{alert}"), false);
+        }
+    }
+}
+
+/// The `monitoring` section: `prometheus: lab` needs the lab; phases exist;
+/// `fires_within` only where a fault is applied, `resolves_within` where one
+/// is reverted (a fault phase, or `recovery`); deadlines are positive;
+/// `compare_with` names an alert rule of the scenario.
+fn check_monitoring(scenario: &Scenario, problems: &mut Problems) {
+    use super::monitoring::PrometheusSource;
+    let Some(monitoring) = &scenario.monitoring else {
+        return;
+    };
+    if monitoring.prometheus == PrometheusSource::Lab && scenario.target != Target::Lab {
+        problems.value_with_help(
+            "monitoring.prometheus",
+            "`prometheus: lab` reads the lab's Prometheus, but the target is not the lab",
+            "give the Prometheus that scrapes the platform: `prometheus: { url: https://prometheus.example.com }`",
+        );
+    }
+    let phases = known_phases(scenario);
+    for expectations in &monitoring.expect {
+        let phase = expectations.phase.as_str();
+        let path = format!("monitoring.expect.{phase}");
+        if !phases.contains(&phase) {
+            let help = match closest(phase, phases.iter().copied()) {
+                Some(meant) => format!("did you mean `{meant}`?"),
+                None => format!("phases: {}", list(&phases)),
+            };
+            problems.key(path, format!("there is no phase `{phase}`"), Some(help));
+            continue;
+        }
+        let is_fault = scenario.timeline.iter().any(|entry| entry.name == phase);
+        for (name, watch) in &expectations.alerts {
+            let alert_path = format!("{path}.alerts.{name}");
+            if let Some(within) = watch.fires_within {
+                if !is_fault {
+                    problems.value_with_help(
+                        format!("{alert_path}.fires_within"),
+                        format!(
+                            "`fires_within` counts from a fault's apply; `{phase}` has no fault"
+                        ),
+                        "put it under the fault's phase, or expect `silent` here".to_string(),
+                    );
+                } else {
+                    problems.positive(&format!("{alert_path}.fires_within"), within);
+                }
+            }
+            if let Some(within) = watch.resolves_within {
+                if !is_fault && phase != "recovery" {
+                    problems.value_with_help(
+                        format!("{alert_path}.resolves_within"),
+                        format!(
+                            "`resolves_within` counts from a fault's revert; `{phase}` has none"
+                        ),
+                        "put it under the fault's phase, or under `recovery` (from the last revert)"
+                            .to_string(),
+                    );
+                } else {
+                    problems.positive(&format!("{alert_path}.resolves_within"), within);
+                }
+            }
+            if let Some(rule) = &watch.compare_with
+                && scenario.alert(rule).is_none()
+            {
+                let names: Vec<&str> = scenario.alerts.iter().map(|a| a.name.as_str()).collect();
+                problems.value_with_help(
+                    format!("{alert_path}.compare_with"),
+                    format!("there is no alert rule `{rule}`"),
+                    format!("alert rules: {}", list(&names)),
+                );
+            }
         }
     }
 }

@@ -94,6 +94,7 @@ pub fn record(scenario: &Scenario, plan: &Plan) -> RunRecord {
             ..TrafficRecord::default()
         },
         observations: Default::default(),
+        monitoring: None,
         environment: Default::default(),
     }
 }

@@ -24,6 +24,10 @@
 //!   ([`first_violation`], also used for halt conditions), detection time,
 //!   alert expectations.
 //! - `cost`: tokens × prices by provider and phase.
+//! - `monitoring`: the platform's own alerts and PromQL checks
+//!   (`monitoring.expect`), time to detect and resolve, and the detection
+//!   gap against gameday's own rules; its checks follow every `expect`
+//!   check.
 //! - `faults`: failed applies and reverts, faults without visible effect,
 //!   dependencies that bypass their proxy; checks of a fault that was never
 //!   applied are not judged.
@@ -66,6 +70,7 @@ mod context;
 mod cost;
 mod faults;
 pub(crate) mod format;
+mod monitoring;
 mod recovery;
 pub mod sizing;
 mod states;
@@ -105,6 +110,13 @@ pub fn judge(scenario: &Scenario, plan: &Plan, record: &RunRecord) -> Verdict {
         }
         checks.extend(phase_checks);
     }
+    let mut monitoring_checks = monitoring::checks(scenario, plan, record);
+    for check in &mut monitoring_checks {
+        if let Some(reason) = faults::never_applied(&context, &check.phase) {
+            faults::not_judged(check, &reason);
+        }
+    }
+    checks.extend(monitoring_checks);
     let requires_conclusive = scenario
         .expectations_for("run")
         .and_then(|run| run.conclusive)
@@ -112,12 +124,14 @@ pub fn judge(scenario: &Scenario, plan: &Plan, record: &RunRecord) -> Verdict {
     if requires_conclusive && let Some(check) = conclusive_check(&checks) {
         checks.push(check);
     }
+    let monitoring_summary = monitoring::summary(scenario, record, &alerts);
     Verdict {
         outcome: outcome(&record.status, &checks),
         checks,
         budget,
         alerts,
         cost: cost::cost(scenario, &record.traffic.phases),
+        monitoring: monitoring_summary,
     }
 }
 

@@ -326,6 +326,9 @@ fn redis_killed_quick() {
             ("redis-down", "capability chat"),
             ("redis-down", "capability conversation_history"),
             ("recovery", "capability chat"),
+            // It must not page.
+            ("redis-down", "alert PlatformErrorRateHigh"),
+            ("redis-down", "alert LlmProviderDown"),
         ]),
     );
 }
@@ -392,6 +395,8 @@ fn llm_primary_outage_quick() {
             ("primary-down", "provider fallback"),
             ("primary-down", "capability chat"),
             ("recovery", "breaker primary"),
+            // The platform's own provider alert fires.
+            ("primary-down", "alert LlmProviderDown"),
         ]),
     );
 }

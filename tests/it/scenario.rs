@@ -285,6 +285,7 @@ fn a_full_file_decodes_to_the_expected_model() {
             path: fixture("full.yaml").display().to_string(),
             text,
         },
+        monitoring: None,
     };
     // Field by field first, for a readable failure; then the whole value.
     assert_eq!(scenario.traffic, expected.traffic);

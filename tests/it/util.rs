@@ -22,3 +22,24 @@ pub fn binaries() -> gameday::lab::services::Binaries {
         Err(missing) => panic!("{missing}"),
     }
 }
+
+/// `promtool` from Debian's `prometheus` package (bin/test and .ci/run
+/// install it when missing). Absent: `None` with a loud note, unless
+/// GAMEDAY_CI is set, where it must be there.
+pub fn promtool() -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = std::env::split_paths(&path)
+        .map(|dir| dir.join("promtool"))
+        .find(|candidate| candidate.is_file());
+    if found.is_none() {
+        assert!(
+            std::env::var_os("GAMEDAY_CI").is_none(),
+            "GAMEDAY_CI is set but promtool is not installed (.ci/run installs prometheus)"
+        );
+        eprintln!(
+            "\n*** SKIPPED: promtool is not installed; install it \
+             (apt-get install -y --no-install-recommends prometheus) or run bin/test. ***\n"
+        );
+    }
+    found
+}

@@ -9,8 +9,9 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -20,7 +21,8 @@ use serde_json::json;
 
 use super::degradation::{Capability, RequestCapabilities};
 use super::health::Status;
-use super::llm::{ChatMessage, FailoverError, StreamEvent};
+use super::llm::{AttemptFailure, ChatMessage, FailoverError, StreamEvent};
+use super::metrics::CacheLookup;
 use super::server::Platform;
 use super::storage::cache::CachedReply;
 use super::storage::{Turn, now_ms};
@@ -44,10 +46,76 @@ pub fn router(platform: Arc<Platform>) -> Router {
         .route("/health", get(health))
         .route("/capabilities", get(capabilities))
         .route("/breakers", get(breakers))
+        .route("/metrics", get(metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&platform),
+            count_request,
+        ))
         .with_state(platform)
+}
+
+/// Counts every answered request (unknown routes included) by route, method
+/// and status class, with its time to the response head.
+async fn count_request(
+    State(platform): State<Arc<Platform>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let started = tokio::time::Instant::now();
+    let route = route_label(request.uri().path());
+    let method = method_label(request.method());
+    let response = next.run(request).await;
+    platform
+        .metrics()
+        .request(route, method, response.status().as_u16(), started.elapsed());
+    response
+}
+
+/// The route pattern a path belongs to; a fixed set keeps label cardinality bounded.
+fn route_label(path: &str) -> &'static str {
+    match path {
+        "/v1/chat" => "/v1/chat",
+        "/health" => "/health",
+        "/capabilities" => "/capabilities",
+        "/breakers" => "/breakers",
+        "/metrics" => "/metrics",
+        _ if path.starts_with("/v1/conversations/") => "/v1/conversations/{id}",
+        _ => "other",
+    }
+}
+
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::HEAD => "HEAD",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        _ => "other",
+    }
+}
+
+/// Counts the providers that did not serve a call.
+fn count_failed_attempts(platform: &Platform, attempts: &[AttemptFailure]) {
+    for attempt in attempts {
+        platform
+            .metrics()
+            .llm_failure(&attempt.provider, &attempt.reason);
+    }
+}
+
+/// Counts a failed failover call: every provider that did not serve it, or
+/// the one that rejected the request.
+fn count_llm_error(platform: &Platform, error: &FailoverError) {
+    match error {
+        FailoverError::AllFailed { attempts } => count_failed_attempts(platform, attempts),
+        FailoverError::Rejected { provider, .. } => {
+            platform.metrics().llm_rejected(provider);
+        }
+    }
 }
 
 /// A JSON error: `{"error": {"code", "message"}}` with an HTTP status.
@@ -187,10 +255,12 @@ async fn chat(
     if degraded.get().caching {
         match platform.redis().cached_reply(&request.message).await {
             Ok(Some(hit)) => {
+                platform.metrics().cache_lookup(CacheLookup::Hit);
                 return finish_cached(&platform, request, hit, degraded).await;
             }
-            Ok(None) => {}
+            Ok(None) => platform.metrics().cache_lookup(CacheLookup::Miss),
             Err(error) => {
+                platform.metrics().cache_lookup(CacheLookup::Error);
                 tracing::debug!(%error, "cache lookup failed");
                 // Same dependency: do not spend a second timeout on usage counters.
                 degraded.lose(Capability::Caching);
@@ -222,6 +292,13 @@ async fn chat(
     }
     match platform.llm().complete(&messages).await {
         Ok(completion) => {
+            count_failed_attempts(&platform, &completion.attempts);
+            platform.metrics().llm_success(
+                &completion.provider,
+                &completion.model,
+                completion.input_tokens,
+                completion.output_tokens,
+            );
             let usage = Usage {
                 input_tokens: completion.input_tokens,
                 output_tokens: completion.output_tokens,
@@ -242,7 +319,10 @@ async fn chat(
                 .await;
             chat_response(request, reply, usage, false, degraded, history)
         }
-        Err(error) => llm_error(error, degraded),
+        Err(error) => {
+            count_llm_error(&platform, &error);
+            llm_error(error, degraded)
+        }
     }
 }
 
@@ -318,8 +398,12 @@ async fn stream_turn(
     // Failover happens inside `stream` until the first token has arrived.
     let mut completion = match platform.llm().stream(&messages).await {
         Ok(stream) => stream,
-        Err(error) => return llm_error(error, degraded),
+        Err(error) => {
+            count_llm_error(&platform, &error);
+            return llm_error(error, degraded);
+        }
     };
+    count_failed_attempts(&platform, &completion.attempts);
     let provider = completion.provider.clone();
     let model = completion.model.clone();
     let mut headers = HeaderMap::new();
@@ -359,6 +443,9 @@ async fn stream_turn(
                     input_tokens,
                     output_tokens,
                 }) => {
+                    platform
+                        .metrics()
+                        .llm_success(&provider, &model, input_tokens, output_tokens);
                     usage = Usage {
                         input_tokens,
                         output_tokens,
@@ -367,6 +454,7 @@ async fn stream_turn(
                     break;
                 }
                 Err(error) => {
+                    platform.metrics().llm_stream_failure(&provider, &model);
                     let body = json!({"code": "stream_failed", "message": error.to_string()});
                     let _ = send(json_event("error", &body)).await;
                     return;
@@ -374,6 +462,7 @@ async fn stream_turn(
             }
         }
         if !completed {
+            platform.metrics().llm_stream_failure(&provider, &model);
             let body =
                 json!({"code": "stream_failed", "message": "the provider ended the stream early"});
             let _ = send(json_event("error", &body)).await;
@@ -459,6 +548,15 @@ async fn breakers(State(platform): State<Arc<Platform>>) -> Response {
         })
         .collect();
     axum::Json(json!({ "providers": providers })).into_response()
+}
+
+/// The Prometheus text exposition (optional in the contract).
+async fn metrics(State(platform): State<Arc<Platform>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, super::metrics::CONTENT_TYPE)],
+        platform.metrics().render(),
+    )
+        .into_response()
 }
 
 async fn not_found() -> ApiError {

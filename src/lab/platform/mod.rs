@@ -11,5 +11,6 @@ pub mod config;
 pub mod degradation;
 pub mod health;
 pub mod llm;
+pub mod metrics;
 pub mod server;
 pub mod storage;

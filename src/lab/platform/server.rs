@@ -16,6 +16,7 @@ use super::config::PlatformConfig;
 use super::degradation::{Capability, RequestCapabilities};
 use super::health::HealthChecker;
 use super::llm::FailoverClient;
+use super::metrics::PlatformMetrics;
 use super::storage::cache::{CachedReply, RedisStore};
 use super::storage::history::PgHistory;
 use super::storage::memory::MemoryHistory;
@@ -48,6 +49,7 @@ pub struct Platform {
     memory: MemoryHistory,
     llm: Arc<FailoverClient>,
     health: Arc<HealthChecker>,
+    metrics: PlatformMetrics,
 }
 
 impl std::fmt::Debug for Platform {
@@ -95,6 +97,7 @@ impl Platform {
             config.health,
             clock,
         ));
+        let metrics = PlatformMetrics::new(Arc::clone(&llm), Arc::clone(&health));
         Ok(Arc::new(Self {
             memory: MemoryHistory::new(config.memory_history),
             config,
@@ -102,6 +105,7 @@ impl Platform {
             database,
             llm,
             health,
+            metrics,
         }))
     }
 
@@ -118,6 +122,11 @@ impl Platform {
     /// The failover client.
     pub fn llm(&self) -> &FailoverClient {
         &self.llm
+    }
+
+    /// Its Prometheus metrics (`GET /metrics`).
+    pub fn metrics(&self) -> &PlatformMetrics {
+        &self.metrics
     }
 
     /// The Redis cache and counters.

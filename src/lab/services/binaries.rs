@@ -1,10 +1,12 @@
 //! Finding (and, when allowed, installing) the Redis and PostgreSQL server
-//! binaries.
+//! binaries, and finding Prometheus (optional: a lab without it runs without
+//! monitoring, and it is never installed from here).
 //!
 //! Lookup order for each binary: an environment override
-//! (`GAMEDAY_REDIS_SERVER`, `GAMEDAY_PG_BINDIR`), then `PATH` (redis-server,
-//! and initdb/postgres where a distribution puts them there), then the newest
-//! `/usr/lib/postgresql/<version>/bin` (Debian and Ubuntu).
+//! (`GAMEDAY_REDIS_SERVER`, `GAMEDAY_PG_BINDIR`, `GAMEDAY_PROMETHEUS`), then
+//! `PATH` (redis-server, prometheus, and initdb/postgres where a distribution
+//! puts them there), then the newest `/usr/lib/postgresql/<version>/bin`
+//! (Debian and Ubuntu).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -18,6 +20,8 @@ pub struct Binaries {
     pub initdb: PathBuf,
     /// PostgreSQL's `postgres` server.
     pub postgres: PathBuf,
+    /// `prometheus` (Debian's `prometheus` package), if installed.
+    pub prometheus: Option<PathBuf>,
 }
 
 /// Some server binaries could not be found; the message says how to get them.
@@ -64,6 +68,7 @@ impl Binaries {
                 redis_server,
                 initdb,
                 postgres,
+                prometheus: find_prometheus(),
             }),
             _ => Err(MissingBinaries { missing, packages }),
         }
@@ -93,6 +98,50 @@ impl Binaries {
             }
             Err(missing) => Err(missing),
         }
+    }
+}
+
+impl Binaries {
+    /// Makes sure `prometheus` is there for a run that reads the lab's
+    /// Prometheus: when it is missing and we run as root on a system with
+    /// apt, installs Debian's `prometheus` package (printing what it does on
+    /// stderr) and stops the package's own service (the lab runs its own).
+    pub fn install_prometheus_if_missing(&mut self) {
+        if self.prometheus.is_some() || !is_root() || find_on_path("apt-get").is_none() {
+            return;
+        }
+        eprintln!(
+            "gameday: installing prometheus with apt-get (the scenario reads the lab's Prometheus)"
+        );
+        let _ = Command::new("apt-get").args(["update", "-qq"]).status();
+        let installed = Command::new("apt-get")
+            .args([
+                "install",
+                "-y",
+                "-qq",
+                "--no-install-recommends",
+                "prometheus",
+            ])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .is_ok_and(|status| status.success());
+        if installed {
+            let _ = Command::new("systemctl")
+                .args(["disable", "--now", "prometheus"])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status();
+            self.prometheus = find_prometheus();
+        }
+    }
+}
+
+/// `GAMEDAY_PROMETHEUS` if set (an empty value: none), else `prometheus` on `PATH`.
+fn find_prometheus() -> Option<PathBuf> {
+    match std::env::var_os("GAMEDAY_PROMETHEUS") {
+        Some(path) if path.is_empty() => None,
+        Some(path) => Some(PathBuf::from(path)).filter(|p| is_executable(p)),
+        None => find_on_path("prometheus"),
     }
 }
 

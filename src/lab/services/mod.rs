@@ -1,4 +1,4 @@
-//! Managed services: real `redis-server` and PostgreSQL processes that the lab
+//! Managed services: real `redis-server`, PostgreSQL and Prometheus processes that the lab
 //! (and the test suite) starts on free loopback ports, breaks on purpose and
 //! always cleans up.
 //!
@@ -8,6 +8,8 @@
 //! - [`process`]: one supervised child process with the faults a game day
 //!   needs: SIGKILL, SIGSTOP/SIGCONT, graceful stop, restart.
 //! - [`ManagedService`]: a Redis or PostgreSQL server built on those two.
+//! - [`prometheus`]: the lab's Prometheus ([`ManagedPrometheus`]), scraping
+//!   the platform every second with the lab rule file.
 //!
 //! Invariants: every process runs in its own process group and receives
 //! SIGKILL if the thread that started it dies (so a killed runner leaves no
@@ -16,7 +18,9 @@
 
 pub mod binaries;
 pub mod process;
+pub mod prometheus;
 pub mod service;
 
 pub use binaries::{Binaries, MissingBinaries};
+pub use prometheus::{ManagedPrometheus, PrometheusError};
 pub use service::{ManagedService, ServiceError, ServiceKind, ServiceState};

@@ -10,9 +10,11 @@
 //! - `sections`: the top level, target, traffic, prices, alerts and halt.
 //! - `fault`: timeline entries and their faults, toxics included.
 //! - `expect`: per-phase expectations.
+//! - `monitoring`: the Prometheus and the alert and PromQL expectations on it.
 
 mod expect;
 mod fault;
+mod monitoring;
 mod sections;
 
 use std::time::Duration;

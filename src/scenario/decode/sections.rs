@@ -11,10 +11,10 @@ use super::super::model::{
 use super::super::secret;
 use super::super::tree::{Node, Value};
 use super::super::values;
-use super::{Decoder, expect, fault};
+use super::{Decoder, expect, fault, monitoring};
 
 /// Every top-level key, in documentation order.
-pub(crate) const TOP_LEVEL_KEYS: [&str; 13] = [
+pub(crate) const TOP_LEVEL_KEYS: [&str; 14] = [
     "name",
     "description",
     "availability",
@@ -28,6 +28,7 @@ pub(crate) const TOP_LEVEL_KEYS: [&str; 13] = [
     "alerts",
     "halt",
     "recovery",
+    "monitoring",
 ];
 
 /// Defaults, documented in docs/scenarios.md.
@@ -116,6 +117,10 @@ pub(crate) fn decode_scenario(
         Some(node) => decoder.duration(node, "recovery"),
         None => Some(DEFAULT_RECOVERY),
     };
+    let monitoring = match fields.get("monitoring") {
+        Some(node) => monitoring::decode_monitoring(decoder, node).map(Some),
+        None => Some(None),
+    };
 
     // Which sections decoded cleanly: validation only trusts those.
     let mut clean = Clean::default();
@@ -133,6 +138,7 @@ pub(crate) fn decode_scenario(
     clean.note("alerts", alerts.is_some());
     clean.note("halt", halt.is_some());
     clean.note("recovery", recovery.is_some());
+    clean.note("monitoring", monitoring.is_some());
 
     let (target, toxiproxy_in_target) = target.unwrap_or((Target::Lab, None));
     let toxiproxy_top = toxiproxy_top.unwrap_or(None);
@@ -183,6 +189,7 @@ pub(crate) fn decode_scenario(
             path: file.to_string(),
             text: text.to_string(),
         },
+        monitoring: monitoring.unwrap_or_default(),
     };
     Some((scenario, clean))
 }
@@ -284,7 +291,7 @@ fn decode_target(decoder: &mut Decoder, node: &Node) -> Option<(Target, Option<T
 }
 
 /// An `http://` or `https://` URL with a host, without its trailing slash.
-fn http_url(decoder: &mut Decoder, node: &Node, what: &str) -> Option<String> {
+pub(super) fn http_url(decoder: &mut Decoder, node: &Node, what: &str) -> Option<String> {
     let url = decoder.string(node, what)?;
     let rest = url
         .strip_prefix("https://")
@@ -334,12 +341,17 @@ fn decode_paths(decoder: &mut Decoder, node: &Node) -> Option<Paths> {
 }
 
 fn decode_headers(decoder: &mut Decoder, node: &Node) -> Option<Vec<HeaderTemplate>> {
+    decode_headers_at(decoder, node, "target.headers")
+}
+
+/// Header name → value template (`${VAR}` filled at run time), for the section at `section`.
+pub(super) fn decode_headers_at(
+    decoder: &mut Decoder,
+    node: &Node,
+    section: &str,
+) -> Option<Vec<HeaderTemplate>> {
     let Value::Map(entries) = &node.value else {
-        decoder.wrong_type(
-            node,
-            "target.headers",
-            "a mapping of header names to values",
-        );
+        decoder.wrong_type(node, section, "a mapping of header names to values");
         return None;
     };
     let mut headers = Vec::new();
@@ -359,7 +371,7 @@ fn decode_headers(decoder: &mut Decoder, node: &Node) -> Option<Vec<HeaderTempla
             );
             ok = false;
         }
-        let what = format!("target.headers.{name}");
+        let what = format!("{section}.{name}");
         let Some(template) = decoder.string(value, &what) else {
             ok = false;
             continue;

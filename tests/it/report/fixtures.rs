@@ -329,6 +329,7 @@ impl Run {
                 health,
                 poll_errors: Vec::new(),
             },
+            monitoring: None,
             environment: Environment {
                 hostname: Some("ci-runner-7".to_string()),
                 runner: None,
@@ -602,6 +603,7 @@ fn passed() -> Results {
         checks,
         budget,
         alerts: alerts_quiet(),
+        monitoring: None,
         cost: None,
     };
     Results {
@@ -727,6 +729,7 @@ fn failed() -> Results {
         checks,
         budget,
         alerts,
+        monitoring: None,
         cost: Some(Cost {
             currency: "USD".to_string(),
             total: 1.8432,
@@ -819,6 +822,7 @@ fn aborted() -> Results {
             checks,
             budget,
             alerts: alerts_quiet(),
+            monitoring: None,
             cost: None,
         }),
     }
@@ -849,6 +853,7 @@ fn inconclusive() -> Results {
             checks,
             budget,
             alerts: alerts_quiet(),
+            monitoring: None,
             cost: None,
         }),
         record,
@@ -887,6 +892,7 @@ fn zero_requests() -> Results {
             checks: Vec::new(),
             budget,
             alerts: Vec::new(),
+            monitoring: None,
             cost: None,
         }),
     }
@@ -953,6 +959,7 @@ fn revert_error() -> Results {
             checks,
             budget,
             alerts: alerts_quiet(),
+            monitoring: None,
             cost: None,
         }),
         record,
@@ -1028,6 +1035,7 @@ pub fn hour_at_1000_rps() -> Results {
             checks,
             budget,
             alerts: alerts_quiet(),
+            monitoring: None,
             cost: None,
         }),
         record,
@@ -1110,6 +1118,7 @@ fn hostile() -> Results {
             checks,
             budget,
             alerts,
+            monitoring: None,
             cost: Some(Cost {
                 currency: evil("currency"),
                 total: 1.0,

@@ -267,6 +267,15 @@ impl FailoverClient {
             .collect()
     }
 
+    /// Each configured provider's name and model, in failover order.
+    pub fn provider_models(&self) -> Vec<(String, String)> {
+        self.inner
+            .slots
+            .iter()
+            .map(|slot| (slot.name().to_owned(), slot.client.config().model.clone()))
+            .collect()
+    }
+
     /// One complete answer from the first provider able to give it.
     pub async fn complete(&self, messages: &[ChatMessage]) -> Result<Completion, FailoverError> {
         let attempt = CompleteAttempt {
