@@ -1,7 +1,7 @@
 //! `gameday cleanup`: reverts what a run left behind after the runner itself
 //! died (SIGKILL, a crash, a lost machine), from the run folder's fault
-//! journal. Toxics and disabled proxies on a Toxiproxy server and exec
-//! faults outlive their runner and are reverted here; managed services and
+//! journal. Toxics and disabled proxies on a Toxiproxy server, LLM gateway
+//! modes and exec faults outlive their runner and are reverted here; managed services and
 //! LLM simulators die with their runner (`PR_SET_PDEATHSIG`) and need nothing.
 
 use std::io::Write;
@@ -135,6 +135,7 @@ async fn revert(fault: &Pending) -> Result<(), String> {
         toxiproxy_url,
         services: None,
         simulators: Default::default(),
+        gateways: Default::default(),
         http: reqwest::Client::builder()
             .timeout(CONTROL_TIMEOUT)
             .build()

@@ -364,10 +364,12 @@ async fn drive(
     let traffic = traffic.await.context("the traffic generator task failed")?;
     let _ = observer_task.await;
     let observations = observer.observations();
+    let injected = effect::read_injected(&prepared.faults.http, &prepared.faults.gateways).await;
+    let gateway_effects = effect::gateway_evidence(scenario, &prepared.gateway_injected, &injected);
     journal.update(|record| {
         record.traffic = traffic;
         record.observations = observations;
-        effect::assess(record);
+        effect::assess_with(record, &gateway_effects);
     })?;
     Ok(status)
 }

@@ -38,19 +38,24 @@ impl Pending {
             RevertAction::LlmMode { admin_url, .. } => {
                 format!("LLM simulator {admin_url} in a failure mode")
             }
+            RevertAction::GatewayMode { admin_url, mode } => {
+                format!("LLM gateway {admin_url} in a failure mode (restore {mode})")
+            }
             RevertAction::Exec { command, .. } => format!("exec fault, revert with `{command}`"),
         };
         format!("{}: {what} (last event: {})", self.fault, self.last_event)
     }
 
     /// Whether the fault lives outside this process's lab (a Toxiproxy
-    /// server or an exec'd command), so it outlives the runner that applied it.
+    /// server, an LLM gateway or an exec'd command), so it outlives the
+    /// runner that applied it.
     /// Managed services and simulators die with their runner.
     pub fn outlives_runner(&self) -> bool {
         matches!(
             self.revert,
             RevertAction::RemoveToxic { .. }
                 | RevertAction::EnableProxy { .. }
+                | RevertAction::GatewayMode { .. }
                 | RevertAction::Exec { .. }
         )
     }

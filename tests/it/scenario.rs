@@ -7,14 +7,15 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use gameday::lab::llm_proxy::Rule as LlmRule;
 use gameday::lab::llm_sim::Mode;
 use gameday::lab::services::ServiceKind;
 use gameday::plan::Plan;
 use gameday::scenario::{
     self, AlertExpectation, AlertRule, Arrivals, BreakerExpectation, BreakerState,
-    BudgetExpectation, Capability, CapabilityExpectation, Comparison, Diagnostics, Fault,
-    LlmProvider, Mix, Op, PhaseExpectations, Price, Rule, RuleMetric, Scenario, Stream, Target,
-    TimelineEntry, Toxic, ToxicKind, Toxiproxy, Traffic,
+    BudgetExpectation, Capability, CapabilityExpectation, Comparison, Diagnostics, Fault, Mix, Op,
+    PhaseExpectations, Price, Rule, RuleMetric, Scenario, Stream, Target, TimelineEntry, Toxic,
+    ToxicKind, Toxiproxy, Traffic,
 };
 
 fn fixture(name: &str) -> PathBuf {
@@ -98,9 +99,11 @@ fn a_full_file_decodes_to_the_expected_model() {
             duration: seconds(20),
             maintenance: true,
             fault: Fault::Llm {
-                provider: LlmProvider::Primary,
-                mode: Mode::parse(r#"{"mode":"errors","rate":1.0,"status":503}"#)
-                    .expect("a valid mode"),
+                provider: "primary".into(),
+                mode: LlmRule::all(
+                    Mode::parse(r#"{"mode":"errors","rate":1.0,"status":503}"#)
+                        .expect("a valid mode"),
+                ),
             },
         },
         TimelineEntry {
@@ -1059,8 +1062,8 @@ timeline:
     assert_eq!(
         scenario.timeline[4].fault,
         Fault::Llm {
-            provider: LlmProvider::Fallback,
-            mode: Mode::Hang
+            provider: "fallback".into(),
+            mode: LlmRule::all(Mode::Hang)
         }
     );
     assert_eq!(
