@@ -36,6 +36,10 @@ impl Drop for Child {
     }
 }
 
+/// One stack at a time: two platforms under load on a small machine turn
+/// each other's health checks slow (degraded), and the preflight refuses.
+static ONE_STACK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The reference platform whose providers' base URLs are two gateways, each
 /// in front of a simulator.
 struct Stack {
@@ -180,6 +184,7 @@ async fn output(mut command: Command) -> std::process::Output {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_primary_outage_through_its_gateway_fails_over_and_the_gateway_ends_healthy() {
+    let _one = ONE_STACK.lock().await;
     let stack = Stack::start().await;
     let dir = tempfile::tempdir().expect("temp dir");
     let scenario = stack.scenario(dir.path(), false);
@@ -220,6 +225,7 @@ async fn a_primary_outage_through_its_gateway_fails_over_and_the_gateway_ends_he
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigint_mid_fault_exits_3_with_the_gateway_back_to_healthy() {
+    let _one = ONE_STACK.lock().await;
     let stack = Stack::start().await;
     let dir = tempfile::tempdir().expect("temp dir");
     let scenario = stack.scenario(dir.path(), true);
@@ -239,10 +245,14 @@ async fn sigint_mid_fault_exits_3_with_the_gateway_back_to_healthy() {
         if admin_mode(&stack.primary_gateway).await["mode"] == "errors" {
             break;
         }
-        assert!(
-            run.0.try_wait().ok().flatten().is_none(),
-            "the run ended before the fault"
-        );
+        if let Ok(Some(status)) = run.0.try_wait() {
+            let mut stderr = String::new();
+            if let Some(mut pipe) = run.0.stderr.take() {
+                use std::io::Read;
+                let _ = pipe.read_to_string(&mut stderr);
+            }
+            panic!("the run ended ({status}) before the fault: {stderr}");
+        }
         assert!(Instant::now() < deadline, "the fault was never applied");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
