@@ -347,7 +347,7 @@ mod tests {
         let scenario = crate::scenario::parse_str(
             "g.yaml",
             "name: g\ntarget: { url: http://127.0.0.1:1, llm_proxies: { primary: http://127.0.0.1:2 } }\n\
-             traffic: { rate: 1, duration: 20s, warmup: 1s }\n\
+             traffic: { rate: 1/s, duration: 20s, warmup: 1s }\n\
              timeline:\n  - { name: redis-down, at: 5s, for: 5s, fault: { llm: primary, mode: { mode: errors } } }\n",
         )
         .expect("valid");

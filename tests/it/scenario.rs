@@ -725,7 +725,7 @@ timeline:
     for (line, message) in [
         (5, "acts on a process of the lab"),
         (6, "acts on a process of the lab"),
-        (7, "`llm` faults switch the lab's provider simulators"),
+        (7, "the target declares no LLM gateways"),
         (8, "not in `target.proxies`"),
     ] {
         assert!(
