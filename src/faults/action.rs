@@ -4,6 +4,8 @@
 //! runner asks for its [`RevertAction`] and journals it, so a revert is known
 //! even if the runner dies right after applying (see `gameday cleanup`).
 //! Reverts are retried with backoff, and every call is bounded by a timeout.
+//! An `llm` fault switches a lab simulator's mode, or on an external target
+//! a `gameday llm-proxy` gateway's (whose revert outlives the runner).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

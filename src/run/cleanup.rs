@@ -1,8 +1,9 @@
 //! `gameday cleanup`: reverts what a run left behind after the runner itself
 //! died (SIGKILL, a crash, a lost machine), from the run folder's fault
 //! journal. Toxics and disabled proxies on a Toxiproxy server, LLM gateway
-//! modes and exec faults outlive their runner and are reverted here; managed services and
-//! LLM simulators die with their runner (`PR_SET_PDEATHSIG`) and need nothing.
+//! modes and exec faults outlive their runner and are reverted here; managed
+//! services and LLM simulators die with their runner (`PR_SET_PDEATHSIG`) and
+//! need nothing.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -66,6 +66,8 @@ pub struct ScenarioSource {
 /// The system under test.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+// One per scenario, never in a hot path: boxing would only add noise.
+#[allow(clippy::large_enum_variant)]
 pub enum Target {
     /// The built-in lab: reference platform, LLM simulators `primary` and
     /// `fallback`, managed Redis and PostgreSQL, and a proxy in front of each

@@ -14,7 +14,7 @@ use std::time::Duration;
 use super::diagnostic::{closest, list, suggest};
 use super::limits::{
     MAX_COMMAND_BYTES, MAX_CONVERSATIONS, MAX_HEADER_BYTES, MAX_HEADERS, MAX_IN_FLIGHT,
-    MAX_MIX_WEIGHT, MAX_NAME_CHARS, MAX_PROXIES, MAX_RULES, MAX_TIMELINE_ENTRIES,
+    MAX_LLM_PROXIES, MAX_MIX_WEIGHT, MAX_NAME_CHARS, MAX_PROXIES, MAX_RULES, MAX_TIMELINE_ENTRIES,
     MAX_TURNS_PER_CONVERSATION, MIN_MIX_WEIGHT, MIN_RATE,
 };
 use super::model::{
@@ -402,6 +402,15 @@ fn check_counts(
             problems.value(
                 "target.proxies",
                 format!("{} proxies; at most {MAX_PROXIES}", proxies.len()),
+            );
+        }
+        if external.llm_proxies.len() > MAX_LLM_PROXIES {
+            problems.value(
+                "target.llm_proxies",
+                format!(
+                    "{} LLM gateways; at most {MAX_LLM_PROXIES}",
+                    external.llm_proxies.len()
+                ),
             );
         }
     }
