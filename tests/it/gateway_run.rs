@@ -392,3 +392,35 @@ fn validate_checks_the_gateway_an_llm_fault_names() {
     );
     assert!(stderr.contains("lab.yaml:8:"), "not located: {stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cleanup_restores_a_gateway_mode_left_by_a_killed_runner_match_included() {
+    let sim = RunningSim::start(SimConfig::default()).await.expect("sim");
+    let gateway = RunningProxy::start(ProxyConfig::new(sim.url()))
+        .await
+        .expect("gateway");
+    // What the runner read before applying: a mode with a match.
+    let before =
+        Rule::parse(r#"{"mode":"overloaded","rate":1.0,"match":{"model":"other"}}"#).expect("rule");
+    gateway.set_mode(Rule::all(Mode::Hang));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let run_dir = dir.path().join("killed-run");
+    std::fs::create_dir(&run_dir).expect("run dir");
+    let line = serde_json::json!({
+        "event": "applied",
+        "fault": "primary-down",
+        "revert": {"revert": "gateway_mode", "admin_url": gateway.url(), "mode": before},
+        "t": 1.0,
+        "error": null,
+    });
+    std::fs::write(run_dir.join("faults.jsonl"), format!("{line}\n")).expect("journal");
+    let mut command = gameday();
+    command.arg("cleanup").arg(&run_dir);
+    let ran = output(command).await;
+    let stdout = String::from_utf8_lossy(&ran.stdout);
+    assert_eq!(ran.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("LLM gateway"), "{stdout}");
+    assert_eq!(gateway.stats().mode, before);
+    gateway.stop().await;
+    sim.stop().await;
+}

@@ -866,6 +866,34 @@ fn valid_fixtures_also_fit_the_schema_types() {
         assert!(parsed.is_ok(), "{name}: {:?}", parsed.err());
         assert!(scenario::parse_str(name, &text).is_ok());
     }
+    // The bundled external game days, and an `llm` fault in its nested form.
+    let external = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join("external");
+    let mut texts: Vec<(String, String)> = std::fs::read_dir(&external)
+        .expect("scenarios/external")
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "yaml"))
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).expect("read");
+            (path.display().to_string(), text)
+        })
+        .collect();
+    assert!(texts.len() >= 2, "{texts:?}");
+    texts.push((
+        "nested.yaml".to_owned(),
+        "name: nested\ntarget: { url: http://127.0.0.1:8700, llm_proxies: { primary: \"${GW}\" } }\n\
+         traffic: { rate: 1/s, duration: 1m }\n\
+         timeline:\n  - { name: a, at: 1s, for: 1s, fault: { llm: { provider: primary, mode: { mode: errors, match: { model: m } } } } }\n"
+            .to_owned(),
+    ));
+    for (name, text) in texts {
+        let parsed: Result<scenario::spec::ScenarioSpec, _> = serde_saphyr::from_str(&text);
+        assert!(parsed.is_ok(), "{name}: {:?}", parsed.err());
+        let decoded = scenario::parse_str(&name, &text);
+        assert!(decoded.is_ok(), "{name}: {:?}", decoded.err());
+    }
     let typo = std::fs::read_to_string(fixture("invalid.yaml")).expect("read");
     assert!(serde_saphyr::from_str::<scenario::spec::ScenarioSpec>(&typo).is_err());
 }
