@@ -394,7 +394,7 @@ fn validate_checks_the_gateway_an_llm_fault_names() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cleanup_restores_a_gateway_mode_left_by_a_killed_runner_match_included() {
+async fn a_gateway_mode_left_by_a_killed_runner_blocks_runs_until_cleanup_restores_it() {
     let sim = RunningSim::start(SimConfig::default()).await.expect("sim");
     let gateway = RunningProxy::start(ProxyConfig::new(sim.url()))
         .await
@@ -414,6 +414,31 @@ async fn cleanup_restores_a_gateway_mode_left_by_a_killed_runner_match_included(
         "error": null,
     });
     std::fs::write(run_dir.join("faults.jsonl"), format!("{line}\n")).expect("journal");
+    // A new run on that gateway refuses to start until the mode is restored.
+    let scenario = dir.path().join("again.yaml");
+    std::fs::write(
+        &scenario,
+        format!(
+            "name: again\ntarget: {{ url: http://127.0.0.1:9, llm_proxies: {{ primary: {} }} }}\n\
+             traffic: {{ rate: 1/s, duration: 20s }}\ntimeline:\n  \
+             - {{ name: a, at: 1s, for: 5s, fault: {{ llm: primary, mode: hang }} }}\n",
+            gateway.url()
+        ),
+    )
+    .expect("write");
+    let mut command = gameday();
+    command
+        .args(["run", "--quiet", "--report-dir"])
+        .arg(dir.path())
+        .arg(&scenario);
+    let refused = output(command).await;
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("an earlier run left faults applied") && stderr.contains("LLM gateway"),
+        "{stderr}"
+    );
+    assert_eq!(gateway.stats().mode, Rule::all(Mode::Hang));
     let mut command = gameday();
     command.arg("cleanup").arg(&run_dir);
     let ran = output(command).await;
