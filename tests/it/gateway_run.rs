@@ -92,7 +92,8 @@ impl Stack {
                 api_key: None,
             },
         ];
-        // The lab's tuning (src/lab/stack.rs), so transitions show quickly.
+        // The lab's breaker and failover tuning (src/lab/stack.rs), so
+        // transitions show quickly.
         let mut config = PlatformConfig::new(
             url_for(ServiceKind::Redis, redis.addr(), redis.password()),
             url_for(ServiceKind::Postgres, postgres.addr(), postgres.password()),
@@ -102,8 +103,16 @@ impl Stack {
         config.failover.breaker.recovery_timeout = Duration::from_secs(3);
         config.failover.attempt_timeout = Duration::from_secs(2);
         config.failover.deadline = Duration::from_secs(6);
-        config.timeouts.database = Duration::from_secs(1);
         config.health.interval = Duration::from_millis(250);
+        // Generous latency tolerances: these tests are about the gateways,
+        // and a busy machine must not make the preflight see a slow
+        // database or Redis as degraded.
+        config.timeouts.database = Duration::from_secs(5);
+        config.timeouts.redis = Duration::from_secs(2);
+        config.health.database_degraded_after = Duration::from_secs(2);
+        config.health.redis_degraded_after = Duration::from_secs(2);
+        config.health.llm_degraded_after = Duration::from_secs(5);
+        config.health.check_timeout = Duration::from_secs(3);
         config.health.llm_probe_interval = Duration::from_secs(2);
         let platform = RunningPlatform::start(config, gameday::clock::system())
             .await
