@@ -4,15 +4,19 @@
 //! runner asks for its [`RevertAction`] and journals it, so a revert is known
 //! even if the runner dies right after applying (see `gameday cleanup`).
 //! Reverts are retried with backoff, and every call is bounded by a timeout.
+//! An `llm` fault switches a lab simulator's mode, or on an external target
+//! a `gameday llm-proxy` gateway's (whose revert outlives the runner).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
 use super::toxiproxy::{Client, NewToxic};
+use crate::lab::llm_proxy::Rule;
 use crate::lab::llm_sim::Mode;
 use crate::lab::services::{ManagedService, ServiceKind};
 
@@ -46,12 +50,12 @@ pub enum FaultAction {
         /// Which.
         service: ServiceKind,
     },
-    /// Switch an LLM simulator's mode.
+    /// Switch an LLM simulator's or gateway's mode.
     Llm {
-        /// Provider name.
+        /// Provider name: a simulator, or a gateway of the external target.
         provider: String,
-        /// The mode.
-        mode: Mode,
+        /// The mode (a `match` only on a gateway).
+        mode: Rule,
     },
     /// Run a command.
     Exec {
@@ -107,6 +111,14 @@ pub enum RevertAction {
         /// The mode to restore.
         mode: Mode,
     },
+    /// Put a `gameday llm-proxy` gateway back in its previous mode (it
+    /// outlives the runner, so `gameday cleanup` reverts it).
+    GatewayMode {
+        /// Gateway base URL.
+        admin_url: String,
+        /// The mode to restore, with its `match` if it had one.
+        mode: Rule,
+    },
     /// Run the revert command.
     Exec {
         /// The command (`sh -c`).
@@ -148,8 +160,13 @@ pub enum FaultError {
     #[error("{0}")]
     Service(#[from] crate::lab::services::ServiceError),
     /// Unknown LLM provider.
-    #[error("no LLM simulator named '{0}' (LLM faults need the built-in lab)")]
+    #[error(
+        "no LLM simulator or gateway named '{0}' (the lab has primary and fallback; an external target declares target.llm_proxies)"
+    )]
     NoSimulator(String),
+    /// A `match` sent to a simulator, which fails every request.
+    #[error("the LLM simulator '{0}' takes no `match` (only a gameday llm-proxy gateway does)")]
+    MatchOnSimulator(String),
     /// An HTTP call failed.
     #[error("{0}")]
     Http(String),
@@ -200,6 +217,8 @@ pub struct FaultContext {
     pub services: Option<Services>,
     /// LLM simulator base URLs by provider name (built-in lab only).
     pub simulators: BTreeMap<String, String>,
+    /// `gameday llm-proxy` gateway base URLs by name (external target only).
+    pub gateways: BTreeMap<String, String>,
     /// HTTP client for simulator admin calls (with a timeout).
     pub http: reqwest::Client,
 }
@@ -249,11 +268,17 @@ impl FaultContext {
                 RevertAction::StartService { service: *service }
             }
             FaultAction::Freeze { service } => RevertAction::ThawService { service: *service },
-            FaultAction::Llm { provider, .. } => {
-                let admin_url = self.simulator(provider)?;
-                let mode = self.current_mode(&admin_url).await?;
-                RevertAction::LlmMode { admin_url, mode }
-            }
+            FaultAction::Llm { provider, .. } => match self.gateways.get(provider) {
+                Some(admin_url) => RevertAction::GatewayMode {
+                    admin_url: admin_url.clone(),
+                    mode: self.current_mode(admin_url).await?,
+                },
+                None => {
+                    let admin_url = self.simulator(provider)?;
+                    let mode = self.current_mode(&admin_url).await?;
+                    RevertAction::LlmMode { admin_url, mode }
+                }
+            },
             FaultAction::Exec {
                 revert, timeout, ..
             } => RevertAction::Exec {
@@ -291,10 +316,16 @@ impl FaultContext {
             FaultAction::Kill { service } => self.service(*service)?.lock().await.kill().await?,
             FaultAction::Freeze { service } => self.service(*service)?.lock().await.freeze()?,
             FaultAction::Restart { service } => self.service(*service)?.lock().await.stop().await?,
-            FaultAction::Llm { provider, mode } => {
-                let admin_url = self.simulator(provider)?;
-                self.set_mode(&admin_url, mode).await?;
-            }
+            FaultAction::Llm { provider, mode } => match self.gateways.get(provider) {
+                Some(admin_url) => self.set_mode(admin_url, mode).await?,
+                None => {
+                    let admin_url = self.simulator(provider)?;
+                    if mode.matcher.is_some() {
+                        return Err(FaultError::MatchOnSimulator(provider.clone()));
+                    }
+                    self.set_mode(&admin_url, &mode.mode).await?;
+                }
+            },
             FaultAction::Exec {
                 command, timeout, ..
             } => super::exec::run(command, *timeout)
@@ -375,6 +406,7 @@ impl FaultContext {
                 Ok(self.service(*service)?.lock().await.thaw()?)
             }
             RevertAction::LlmMode { admin_url, mode } => self.set_mode(admin_url, mode).await,
+            RevertAction::GatewayMode { admin_url, mode } => self.set_mode(admin_url, mode).await,
             RevertAction::Exec {
                 command,
                 timeout_ms,
@@ -411,7 +443,7 @@ impl FaultContext {
             .ok_or_else(|| FaultError::NoSimulator(provider.to_owned()))
     }
 
-    async fn current_mode(&self, admin_url: &str) -> Result<Mode, FaultError> {
+    async fn current_mode<M: DeserializeOwned>(&self, admin_url: &str) -> Result<M, FaultError> {
         let url = format!("{admin_url}/admin/mode");
         let response = self
             .http
@@ -431,7 +463,7 @@ impl FaultContext {
             .map_err(|e| FaultError::Http(format!("GET {url}: {e}")))
     }
 
-    async fn set_mode(&self, admin_url: &str, mode: &Mode) -> Result<(), FaultError> {
+    async fn set_mode(&self, admin_url: &str, mode: &impl Serialize) -> Result<(), FaultError> {
         let url = format!("{admin_url}/admin/mode");
         let response = self
             .http

@@ -22,7 +22,6 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::results::PhaseWindow;
-use crate::scenario::model::{ExternalTarget, Paths};
 use crate::scenario::monitoring::{Monitoring, PrometheusSource, QUERY_STEP};
 
 use record::{AlertTimeline, FiringInterval, MonitoringRecord, QueryRecord, QuerySeries};
@@ -85,15 +84,8 @@ impl PrometheusClient {
                 Vec::new(),
             ),
             PrometheusSource::Url { url, headers } => {
-                // The target's header resolution, reused for these templates.
-                let holder = ExternalTarget {
-                    url: url.clone(),
-                    paths: Paths::default(),
-                    headers: headers.clone(),
-                    proxies: None,
-                };
-                let resolved = holder
-                    .resolve_headers()
+                // The same resolution (and redaction) as the target's headers.
+                let resolved = crate::scenario::secret::resolve_headers(headers)
                     .map_err(|error| MonitorError::Headers(error.to_string()))?
                     .into_iter()
                     .map(|(name, secret)| (name, secret.expose().to_owned()))

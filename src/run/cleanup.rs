@@ -1,7 +1,7 @@
 //! `gameday cleanup`: reverts what a run left behind after the runner itself
 //! died (SIGKILL, a crash, a lost machine), from the run folder's fault
-//! journal. Toxics and disabled proxies on an external Toxiproxy server and
-//! exec faults outlive their runner and are reverted here; managed services,
+//! journal. Toxics and disabled proxies on an external Toxiproxy server, LLM
+//! gateway modes and exec faults outlive their runner and are reverted here; managed services,
 //! LLM simulators and the lab's embedded proxy died with their runner
 //! (`PR_SET_PDEATHSIG`, or in-process), so their faults are marked resolved
 //! ("gone with the runner") and nothing is sent.
@@ -210,6 +210,7 @@ async fn revert(fault: &Pending) -> Result<Reverted, String> {
         toxiproxy_owner: ToxiproxyOwner::default(),
         services: None,
         simulators: Default::default(),
+        gateways: Default::default(),
         http: reqwest::Client::builder()
             .timeout(CONTROL_TIMEOUT)
             .build()

@@ -9,10 +9,82 @@
 //! 20 ms more); responses of the fault's phase that say they were degraded
 //! (`degraded` in the body or the `x-degraded-capabilities` header) naming a
 //! capability more often than in the baseline; turns served by a provider
-//! other than the baseline's usual one more often than in the baseline.
-//! Pure: it reads only the record.
+//! other than the baseline's usual one more often than in the baseline; for
+//! an `llm` fault on a `gameday llm-proxy` gateway, requests the gateway says
+//! its mode affected (`injected` in its `GET /admin/stats`, read at setup and
+//! after the last revert). The judgement is pure: it reads the record and
+//! those two readings.
+
+use std::collections::BTreeMap;
 
 use crate::results::{FaultEffect, PhaseStats, RunRecord, SecondBucket};
+use crate::scenario::model::{Fault, Scenario};
+
+/// What each gateway's `/admin/stats` counts under `injected`: by gateway
+/// name, then by mode name.
+pub type Injected = BTreeMap<String, BTreeMap<String, u64>>;
+
+/// Reads `injected` of every gateway (name → base URL). A gateway that does
+/// not answer is left out (its faults then get no gateway evidence).
+pub async fn read_injected(
+    http: &reqwest::Client,
+    gateways: &BTreeMap<String, String>,
+) -> Injected {
+    let mut injected = Injected::new();
+    for (name, url) in gateways {
+        let stats = async {
+            let response = http.get(format!("{url}/admin/stats")).send().await.ok()?;
+            if !response.status().is_success() {
+                return None;
+            }
+            let stats: serde_json::Value = response.json().await.ok()?;
+            let counts = stats.get("injected")?.as_object()?;
+            Some(
+                counts
+                    .iter()
+                    .filter_map(|(mode, count)| Some((mode.clone(), count.as_u64()?)))
+                    .collect::<BTreeMap<String, u64>>(),
+            )
+        };
+        match stats.await {
+            Some(counts) => {
+                injected.insert(name.clone(), counts);
+            }
+            None => tracing::warn!(gateway = %name, "cannot read the gateway's /admin/stats"),
+        }
+    }
+    injected
+}
+
+/// The gateway evidence of each `llm` fault on a gateway, by fault name: how
+/// many requests the gateway's mode affected between the two readings. Faults
+/// of the same mode on the same gateway share the count.
+pub fn gateway_evidence(
+    scenario: &Scenario,
+    before: &Injected,
+    after: &Injected,
+) -> BTreeMap<String, String> {
+    let mut evidence = BTreeMap::new();
+    for entry in &scenario.timeline {
+        let Fault::Llm { provider, mode } = &entry.fault else {
+            continue;
+        };
+        let Some(counts) = after.get(provider) else {
+            continue;
+        };
+        let mode_name = mode.mode.name();
+        let count = |counts: &BTreeMap<String, u64>| counts.get(mode_name).copied().unwrap_or(0);
+        let earlier = before.get(provider).map_or(0, count);
+        let affected = count(counts).saturating_sub(earlier);
+        if affected > 0 {
+            evidence.insert(
+                entry.name.clone(),
+                format!("gateway {provider} injected {mode_name} into {affected} requests"),
+            );
+        }
+    }
+    evidence
+}
 
 /// How much more often (a share of the phase's responses) a degraded
 /// capability or another provider must show in a fault's phase than in the
@@ -26,6 +98,12 @@ const GRACE_S: f64 = 2.0;
 
 /// Fills `effect` of every applied fault.
 pub fn assess(record: &mut RunRecord) {
+    assess_with(record, &BTreeMap::new());
+}
+
+/// Fills `effect` of every applied fault, with the gateway evidence of
+/// [`gateway_evidence`] (by fault name) besides what the record shows.
+pub fn assess_with(record: &mut RunRecord, gateways: &BTreeMap<String, String>) {
     let baseline = record
         .plan
         .phases
@@ -68,6 +146,9 @@ pub fn assess(record: &mut RunRecord) {
             .unwrap_or_default();
         let mut seen: Vec<String> = seen.into_iter().map(str::to_owned).collect();
         seen.append(&mut said);
+        if let Some(injected) = gateways.get(&fault.name) {
+            seen.push(injected.clone());
+        }
         fault.effect = Some(if seen.is_empty() {
             FaultEffect {
                 observed: false,
@@ -261,6 +342,40 @@ mod tests {
     fn assessed(record: &mut RunRecord) -> FaultEffect {
         assess(record);
         record.faults[0].effect.clone().expect("an effect")
+    }
+
+    #[test]
+    fn requests_a_gateway_injected_are_evidence() {
+        let scenario = crate::scenario::parse_str(
+            "g.yaml",
+            "name: g\ntarget: { url: http://127.0.0.1:1, llm_proxies: { primary: http://127.0.0.1:2 } }\n\
+             traffic: { rate: 1/s, duration: 20s, warmup: 1s }\n\
+             timeline:\n  - { name: redis-down, at: 5s, for: 5s, fault: { llm: primary, mode: { mode: errors } } }\n",
+        )
+        .expect("valid");
+        let before = Injected::from([(
+            "primary".to_owned(),
+            BTreeMap::from([("errors".to_owned(), 3)]),
+        )]);
+        let after = Injected::from([(
+            "primary".to_owned(),
+            BTreeMap::from([("errors".to_owned(), 45), ("hang".to_owned(), 2)]),
+        )]);
+        let evidence = gateway_evidence(&scenario, &before, &after);
+        assert_eq!(
+            evidence.get("redis-down").map(String::as_str),
+            Some("gateway primary injected errors into 42 requests")
+        );
+        assert!(gateway_evidence(&scenario, &after, &after).is_empty());
+
+        let mut record = record(stats("baseline", 330, 0), stats("redis-down", 330, 0));
+        assess_with(&mut record, &evidence);
+        let effect = record.faults[0].effect.clone().expect("an effect");
+        assert!(effect.observed, "{}", effect.detail);
+        assert_eq!(
+            effect.detail,
+            "gateway primary injected errors into 42 requests"
+        );
     }
 
     #[test]

@@ -219,6 +219,8 @@ async fn refuse_stale(scenario: &Scenario, options: &RunOptions) -> anyhow::Resu
         Some(crate::scenario::model::Toxiproxy::Url(url)) => Some(url.trim_end_matches('/')),
         _ => None,
     };
+    // Unresolvable URLs are reported by the setup, after this check.
+    let gateways = external.resolve_llm_proxies().unwrap_or_default();
     let mut stale = Vec::new();
     for (dir, pending) in stale::scan(&options.report_dir)? {
         let run_target = std::fs::read(dir.join("results.json"))
@@ -237,6 +239,11 @@ async fn refuse_stale(scenario: &Scenario, options: &RunOptions) -> anyhow::Resu
                     Some(url.trim_end_matches('/')) == toxiproxy
                 }
                 crate::faults::action::RevertAction::Exec { .. } => same_url,
+                // A gateway left in a failure mode would be read as this
+                // run's "before" mode, and restored at its end.
+                crate::faults::action::RevertAction::GatewayMode { admin_url, .. } => {
+                    gateways.iter().any(|(_, url)| url == admin_url)
+                }
                 _ => false,
             })
             .collect();
@@ -439,10 +446,12 @@ async fn drive(
     let traffic = traffic.await.context("the traffic generator task failed")?;
     let _ = observer_task.await;
     let observations = observer.observations();
+    let injected = effect::read_injected(&prepared.faults.http, &prepared.faults.gateways).await;
+    let gateway_effects = effect::gateway_evidence(scenario, &prepared.gateway_injected, &injected);
     journal.update(|record| {
         record.traffic = traffic;
         record.observations = observations;
-        effect::assess(record);
+        effect::assess_with(record, &gateway_effects);
     })?;
     Ok(status)
 }

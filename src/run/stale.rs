@@ -44,13 +44,16 @@ impl Pending {
             RevertAction::LlmMode { admin_url, .. } => {
                 format!("LLM simulator {admin_url} in a failure mode")
             }
+            RevertAction::GatewayMode { admin_url, mode } => {
+                format!("LLM gateway {admin_url} in a failure mode (restore {mode})")
+            }
             RevertAction::Exec { command, .. } => format!("exec fault, revert with `{command}`"),
         };
         format!("{}: {what} (last event: {})", self.fault, self.last_event)
     }
 
     /// Whether the fault lives outside the runner's lab (an external
-    /// Toxiproxy server or an exec'd command), so it outlives the runner that
+    /// Toxiproxy server, an LLM gateway or an exec'd command), so it outlives the runner that
     /// applied it. Managed services, simulators and the lab's embedded proxy
     /// die with their runner.
     pub fn outlives_runner(&self) -> bool {
@@ -58,7 +61,7 @@ impl Pending {
             RevertAction::RemoveToxic { owner, .. } | RevertAction::EnableProxy { owner, .. } => {
                 !owner.lab
             }
-            RevertAction::Exec { .. } => true,
+            RevertAction::GatewayMode { .. } | RevertAction::Exec { .. } => true,
             _ => false,
         }
     }

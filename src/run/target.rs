@@ -1,8 +1,9 @@
 //! Bringing up the target of a scenario: the built-in lab (managed Redis and
 //! PostgreSQL, two LLM simulators, the reference platform, and the embedded
 //! proxy in front of every dependency), or a connection to an external
-//! platform and its Toxiproxy. Either way the runner then talks to the
-//! platform over HTTP only.
+//! platform, its Toxiproxy and its `gameday llm-proxy` gateways (each checked
+//! with `GET /admin/mode` before anything is applied). Either way the runner
+//! then talks to the platform over HTTP only.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -40,6 +41,8 @@ pub struct Prepared {
     pub lab: Option<LabParts>,
     /// The lab's Prometheus, when the scenario reads it (`monitoring: { prometheus: lab }`).
     pub lab_prometheus: Option<String>,
+    /// What each gateway had injected at setup (fault-effect evidence).
+    pub gateway_injected: super::effect::Injected,
 }
 
 /// The running built-in lab, split so faults can act on each part.
@@ -142,6 +145,7 @@ pub async fn prepare(scenario: &Scenario, seed: u64) -> anyhow::Result<Prepared>
                         postgres: Arc::clone(&parts.postgres),
                     }),
                     simulators,
+                    gateways: BTreeMap::new(),
                     http,
                 },
                 info: TargetInfo {
@@ -151,6 +155,7 @@ pub async fn prepare(scenario: &Scenario, seed: u64) -> anyhow::Result<Prepared>
                 },
                 lab: Some(parts),
                 lab_prometheus,
+                gateway_injected: Default::default(),
             })
         }
         Target::External(external) => {
@@ -182,6 +187,15 @@ pub async fn prepare(scenario: &Scenario, seed: u64) -> anyhow::Result<Prepared>
                 })?;
                 toxiproxy_owner.instance = identity.instance;
             }
+            let gateways: BTreeMap<String, String> = external
+                .resolve_llm_proxies()
+                .context("resolving the target's LLM gateways")?
+                .into_iter()
+                .collect();
+            for (name, url) in &gateways {
+                check_gateway(&http, name, url).await?;
+            }
+            let gateway_injected = super::effect::read_injected(&http, &gateways).await;
             Ok(Prepared {
                 endpoints: endpoints(&external.url, &external.paths, headers.clone()),
                 observer: observer(&external.url, &external.paths, headers),
@@ -191,6 +205,7 @@ pub async fn prepare(scenario: &Scenario, seed: u64) -> anyhow::Result<Prepared>
                     toxiproxy_owner,
                     services: None,
                     simulators: BTreeMap::new(),
+                    gateways,
                     http,
                 },
                 info: TargetInfo {
@@ -200,9 +215,32 @@ pub async fn prepare(scenario: &Scenario, seed: u64) -> anyhow::Result<Prepared>
                 },
                 lab: None,
                 lab_prometheus: None,
+                gateway_injected,
             })
         }
     }
+}
+
+/// A gateway must answer `GET /admin/mode` with a mode before the run starts.
+async fn check_gateway(http: &reqwest::Client, name: &str, url: &str) -> anyhow::Result<()> {
+    let mode_url = format!("{url}/admin/mode");
+    let response = http
+        .get(&mode_url)
+        .send()
+        .await
+        .with_context(|| format!("LLM gateway `{name}` at {url} does not answer"))?;
+    anyhow::ensure!(
+        response.status().is_success(),
+        "LLM gateway `{name}`: GET {mode_url} answered {}",
+        response.status()
+    );
+    response
+        .json::<crate::lab::llm_proxy::Rule>()
+        .await
+        .with_context(|| {
+            format!("LLM gateway `{name}`: GET {mode_url} did not answer a mode (is it `gameday llm-proxy`?)")
+        })?;
+    Ok(())
 }
 
 fn endpoints(base_url: &str, paths: &Paths, headers: Vec<(String, String)>) -> Endpoints {

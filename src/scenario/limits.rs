@@ -56,6 +56,10 @@ pub const MAX_HEADER_BYTES: usize = 8 * 1024;
 /// The most proxies a target may list.
 pub const MAX_PROXIES: usize = 256;
 
+/// The most LLM gateways a target may declare: each is checked at setup and
+/// its stats read twice, one after the other.
+pub const MAX_LLM_PROXIES: usize = 64;
+
 /// The longest scenario name (characters): the name becomes part of the run
 /// folder's name, and file names are limited to 255 bytes.
 pub const MAX_NAME_CHARS: usize = 100;

@@ -15,7 +15,7 @@ use std::time::Duration;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::lab::llm_sim::Mode;
+use crate::lab::llm_proxy::Rule as LlmRule;
 use crate::lab::services::ServiceKind;
 
 /// A whole game day: target, traffic, fault timeline, expectations.
@@ -69,6 +69,8 @@ pub struct ScenarioSource {
 /// The system under test.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+// One per scenario, never in a hot path: boxing would only add noise.
+#[allow(clippy::large_enum_variant)]
 pub enum Target {
     /// The built-in lab: reference platform, LLM simulators `primary` and
     /// `fallback`, managed Redis and PostgreSQL, and a proxy in front of each
@@ -92,6 +94,11 @@ pub struct ExternalTarget {
     /// The proxy names the scenario may use on the target's Toxiproxy, when
     /// the file lists them (validated against every fault); `None` = unchecked.
     pub proxies: Option<Vec<String>>,
+    /// The `gameday llm-proxy` gateways in front of the target's LLM
+    /// providers, by name (what an `llm` fault names), each a base URL
+    /// template whose `${VAR}` parts are filled from the environment at run
+    /// time (see [`ExternalTarget::resolve_llm_proxies`]).
+    pub llm_proxies: BTreeMap<String, String>,
 }
 
 /// The endpoint paths of the platform contract.
@@ -252,13 +259,16 @@ pub enum Fault {
         #[schemars(with = "String")]
         service: ServiceKind,
     },
-    /// An LLM simulator switched to a failure mode; reverted to `healthy`.
+    /// An LLM simulator (lab) or `gameday llm-proxy` gateway (external
+    /// target) switched to a failure mode; reverted to the mode it had.
     Llm {
-        /// Which simulator.
-        provider: LlmProvider,
-        /// The mode, exactly as the simulator's admin API accepts it.
+        /// Which simulator (`primary`, `fallback`) or gateway (a name in
+        /// `target.llm_proxies`).
+        provider: String,
+        /// The mode, exactly as the admin API accepts it; a `match` only on
+        /// a gateway (validation checks it).
         #[schemars(with = "serde_json::Value")]
-        mode: Mode,
+        mode: LlmRule,
     },
     /// A command run through `sh -c`; reverted by running `revert`.
     Exec {
@@ -292,7 +302,7 @@ impl Fault {
             Fault::Kill { service } | Fault::Freeze { service } | Fault::Restart { service } => {
                 service.to_string()
             }
-            Fault::Llm { provider, .. } => provider.to_string(),
+            Fault::Llm { provider, .. } => provider.clone(),
             Fault::Exec { command, .. } => command.clone(),
         }
     }
@@ -420,27 +430,6 @@ impl fmt::Display for Stream {
         f.write_str(match self {
             Stream::Upstream => "upstream",
             Stream::Downstream => "downstream",
-        })
-    }
-}
-
-/// The lab's LLM provider simulators.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum LlmProvider {
-    /// The OpenAI-API simulator.
-    Primary,
-    /// The Anthropic-API simulator.
-    Fallback,
-}
-
-impl fmt::Display for LlmProvider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            LlmProvider::Primary => "primary",
-            LlmProvider::Fallback => "fallback",
         })
     }
 }

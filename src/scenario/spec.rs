@@ -215,6 +215,10 @@ pub struct ExternalTargetSpec {
     pub toxiproxy: Option<String>,
     /// The proxy names the scenario may use (checked against every fault).
     pub proxies: Option<Vec<String>>,
+    /// The `gameday llm-proxy` gateways in front of the target's LLM
+    /// providers: name → base URL (`${VAR}` is filled from the environment at
+    /// run time). `llm` faults name one of them.
+    pub llm_proxies: Option<BTreeMap<String, String>>,
 }
 
 /// Endpoint paths of the platform contract.
@@ -433,24 +437,33 @@ pub struct RestartSpec {
     pub restart: ServiceSpec,
 }
 
-/// `{ llm: primary, mode: { mode: errors, rate: 1.0, status: 503 } }`.
+/// `{ llm: primary, mode: { mode: errors, rate: 1.0, status: 503 } }`, or
+/// `{ llm: { provider: primary, mode: ... } }`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LlmFaultSpec {
-    /// `primary` or `fallback`.
-    pub llm: ProviderSpec,
-    /// A mode name (e.g. `hang`) or the simulator's mode object (docs/llm-sim.md).
-    pub mode: serde_json::Value,
+    /// The provider's name (lab: `primary` or `fallback`; external target: a
+    /// name in `target.llm_proxies`), or `{ provider, mode }`.
+    pub llm: LlmTargetSpec,
+    /// A mode name (e.g. `hang`) or the mode object (docs/llm-sim.md), with
+    /// an optional `match: { route, model }` on a gateway (docs/llm-proxy.md).
+    /// Absent when `llm` gives it.
+    pub mode: Option<serde_json::Value>,
 }
 
-/// A lab LLM provider.
+/// What an `llm` fault switches: a name, or the name and the mode together.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ProviderSpec {
-    /// OpenAI-API simulator.
-    Primary,
-    /// Anthropic-API simulator.
-    Fallback,
+#[serde(untagged)]
+pub enum LlmTargetSpec {
+    /// A lab simulator (`primary`, `fallback`) or a gateway's name.
+    Name(String),
+    /// `{ provider: primary, mode: { mode: errors } }`.
+    WithMode {
+        /// The simulator's or gateway's name.
+        provider: String,
+        /// A mode name or the mode object.
+        mode: serde_json::Value,
+    },
 }
 
 /// `{ exec: "...", revert: "...", timeout: 30s }`.

@@ -14,7 +14,7 @@ use std::time::Duration;
 use super::diagnostic::{closest, list, suggest};
 use super::limits::{
     MAX_COMMAND_BYTES, MAX_CONVERSATIONS, MAX_HEADER_BYTES, MAX_HEADERS, MAX_IN_FLIGHT,
-    MAX_MIX_WEIGHT, MAX_NAME_CHARS, MAX_PROXIES, MAX_RULES, MAX_TIMELINE_ENTRIES,
+    MAX_LLM_PROXIES, MAX_MIX_WEIGHT, MAX_NAME_CHARS, MAX_PROXIES, MAX_RULES, MAX_TIMELINE_ENTRIES,
     MAX_TURNS_PER_CONVERSATION, MIN_MIX_WEIGHT, MIN_RATE,
 };
 use super::model::{
@@ -407,6 +407,15 @@ fn check_counts(
                 format!("{} proxies; at most {MAX_PROXIES}", proxies.len()),
             );
         }
+        if external.llm_proxies.len() > MAX_LLM_PROXIES {
+            problems.value(
+                "target.llm_proxies",
+                format!(
+                    "{} LLM gateways; at most {MAX_LLM_PROXIES}",
+                    external.llm_proxies.len()
+                ),
+            );
+        }
     }
 }
 
@@ -481,12 +490,8 @@ fn check_faults(scenario: &Scenario, file_index: &dyn Fn(usize) -> usize, proble
                      `{ exec: \"kubectl delete pod redis-0\", revert: \"true\" }`",
                 );
             }
-            (Fault::Llm { .. }, Target::External(_)) => {
-                problems.value_with_help(
-                    format!("{path}.llm"),
-                    "`llm` faults switch the lab's provider simulators; an external target has none",
-                    "use a toxic or `proxy_down` on the proxy in front of the provider, or `exec`",
-                );
+            (Fault::Llm { provider, mode }, target) => {
+                check_llm(target, provider, mode, &path, problems);
             }
             (
                 Fault::Exec {
@@ -510,6 +515,67 @@ fn check_faults(scenario: &Scenario, file_index: &dyn Fn(usize) -> usize, proble
                 problems.positive(&format!("{path}.timeout"), *timeout);
             }
             _ => {}
+        }
+    }
+}
+
+/// The lab's LLM simulators, which its `llm` faults name.
+pub const LAB_SIMULATORS: [&str; 2] = ["primary", "fallback"];
+
+/// An `llm` fault names one of the lab's simulators or one of the external
+/// target's gateways; only a gateway takes a `match`.
+fn check_llm(
+    target: &Target,
+    provider: &str,
+    mode: &crate::lab::llm_proxy::Rule,
+    path: &str,
+    problems: &mut Problems,
+) {
+    let provider_path = format!("{path}.llm.provider");
+    match target {
+        Target::Lab => {
+            if !LAB_SIMULATORS.contains(&provider) {
+                problems.value_with_help(
+                    provider_path,
+                    format!("the lab has no LLM simulator `{provider}`"),
+                    suggest(provider, &LAB_SIMULATORS),
+                );
+            }
+            if mode.matcher.is_some() {
+                problems.value_with_help(
+                    format!("{path}.mode.match"),
+                    "`match` needs a `gameday llm-proxy` gateway; the lab's simulators fail every request",
+                    "remove `match`, or run the game day on an external target through gateways \
+                     (see docs/llm-proxy.md)",
+                );
+            }
+        }
+        Target::External(external) => {
+            let known: Vec<&str> = external.llm_proxies.keys().map(String::as_str).collect();
+            if known.is_empty() {
+                problems.value_with_help(
+                    provider_path,
+                    format!("`llm` fault on `{provider}`, but the target declares no LLM gateways"),
+                    "declare the `gameday llm-proxy` gateways in front of the target's providers, \
+                     e.g. `llm_proxies: { primary: http://127.0.0.1:8611 }` in `target` \
+                     (see docs/llm-proxy.md)",
+                );
+            } else if !known.contains(&provider) {
+                let help = match closest(provider, known.iter().copied()) {
+                    Some(candidate) => {
+                        format!(
+                            "did you mean `{candidate}`? known gateways: {}",
+                            list(&known)
+                        )
+                    }
+                    None => format!("known gateways: {}", list(&known)),
+                };
+                problems.value_with_help(
+                    provider_path,
+                    format!("no LLM gateway `{provider}` in `target.llm_proxies`"),
+                    help,
+                );
+            }
         }
     }
 }

@@ -631,6 +631,7 @@ async fn an_apply_on_a_dead_kept_alive_connection_goes_out_again_and_is_applied_
             toxiproxy_owner: ToxiproxyOwner::default(),
             services: None,
             simulators: Default::default(),
+            gateways: Default::default(),
             http: reqwest::Client::new(),
         };
         // The first call leaves a kept-alive connection the server then drops.

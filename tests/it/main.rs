@@ -5,6 +5,7 @@ mod util;
 
 mod contract;
 mod crowd;
+mod gateway_run;
 mod hostile;
 mod journal;
 mod library;

@@ -7,14 +7,15 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use gameday::lab::llm_proxy::Rule as LlmRule;
 use gameday::lab::llm_sim::Mode;
 use gameday::lab::services::ServiceKind;
 use gameday::plan::Plan;
 use gameday::scenario::{
     self, AlertExpectation, AlertRule, Arrivals, BreakerExpectation, BreakerState,
-    BudgetExpectation, Capability, CapabilityExpectation, Comparison, Diagnostics, Fault,
-    LlmProvider, Mix, Op, PhaseExpectations, Price, Rule, RuleMetric, Scenario, Stream, Target,
-    TimelineEntry, Toxic, ToxicKind, Toxiproxy, Traffic,
+    BudgetExpectation, Capability, CapabilityExpectation, Comparison, Diagnostics, Fault, Mix, Op,
+    PhaseExpectations, Price, Rule, RuleMetric, Scenario, Stream, Target, TimelineEntry, Toxic,
+    ToxicKind, Toxiproxy, Traffic,
 };
 
 fn fixture(name: &str) -> PathBuf {
@@ -98,9 +99,11 @@ fn a_full_file_decodes_to_the_expected_model() {
             duration: seconds(20),
             maintenance: true,
             fault: Fault::Llm {
-                provider: LlmProvider::Primary,
-                mode: Mode::parse(r#"{"mode":"errors","rate":1.0,"status":503}"#)
-                    .expect("a valid mode"),
+                provider: "primary".into(),
+                mode: LlmRule::all(
+                    Mode::parse(r#"{"mode":"errors","rate":1.0,"status":503}"#)
+                        .expect("a valid mode"),
+                ),
             },
         },
         TimelineEntry {
@@ -723,7 +726,7 @@ timeline:
     for (line, message) in [
         (5, "acts on a process of the lab"),
         (6, "acts on a process of the lab"),
-        (7, "`llm` faults switch the lab's provider simulators"),
+        (7, "the target declares no LLM gateways"),
         (8, "not in `target.proxies`"),
     ] {
         assert!(
@@ -863,6 +866,34 @@ fn valid_fixtures_also_fit_the_schema_types() {
         let parsed: Result<scenario::spec::ScenarioSpec, _> = serde_saphyr::from_str(&text);
         assert!(parsed.is_ok(), "{name}: {:?}", parsed.err());
         assert!(scenario::parse_str(name, &text).is_ok());
+    }
+    // The bundled external game days, and an `llm` fault in its nested form.
+    let external = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join("external");
+    let mut texts: Vec<(String, String)> = std::fs::read_dir(&external)
+        .expect("scenarios/external")
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "yaml"))
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).expect("read");
+            (path.display().to_string(), text)
+        })
+        .collect();
+    assert!(texts.len() >= 2, "{texts:?}");
+    texts.push((
+        "nested.yaml".to_owned(),
+        "name: nested\ntarget: { url: http://127.0.0.1:8700, llm_proxies: { primary: \"${GW}\" } }\n\
+         traffic: { rate: 1/s, duration: 1m }\n\
+         timeline:\n  - { name: a, at: 1s, for: 1s, fault: { llm: { provider: primary, mode: { mode: errors, match: { model: m } } } } }\n"
+            .to_owned(),
+    ));
+    for (name, text) in texts {
+        let parsed: Result<scenario::spec::ScenarioSpec, _> = serde_saphyr::from_str(&text);
+        assert!(parsed.is_ok(), "{name}: {:?}", parsed.err());
+        let decoded = scenario::parse_str(&name, &text);
+        assert!(decoded.is_ok(), "{name}: {:?}", decoded.err());
     }
     let typo = std::fs::read_to_string(fixture("invalid.yaml")).expect("read");
     assert!(serde_saphyr::from_str::<scenario::spec::ScenarioSpec>(&typo).is_err());
@@ -1060,8 +1091,8 @@ timeline:
     assert_eq!(
         scenario.timeline[4].fault,
         Fault::Llm {
-            provider: LlmProvider::Fallback,
-            mode: Mode::Hang
+            provider: "fallback".into(),
+            mode: LlmRule::all(Mode::Hang)
         }
     );
     assert_eq!(

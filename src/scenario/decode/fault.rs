@@ -4,11 +4,12 @@
 
 use std::time::Duration;
 
+use crate::lab::llm_proxy::Rule;
 use crate::lab::llm_sim::Mode;
 use crate::lab::services::ServiceKind;
 
 use super::super::diagnostic::{Position, closest, list, suggest};
-use super::super::model::{Fault, LlmProvider, Stream, TimelineEntry, Toxic, ToxicKind};
+use super::super::model::{Fault, Stream, TimelineEntry, Toxic, ToxicKind};
 use super::super::tree::{Node, Value};
 use super::super::{limits, values};
 use super::{Decoder, Fields, to_json};
@@ -170,20 +171,7 @@ fn decode_fault(decoder: &mut Decoder, node: &Node, what: &str) -> Option<Fault>
                 _ => Fault::Restart { service },
             })
         }
-        "llm" => {
-            let provider = match decoder.choice(first, "LLM provider", &["primary", "fallback"]) {
-                Some("primary") => Some(LlmProvider::Primary),
-                Some(_) => Some(LlmProvider::Fallback),
-                None => None,
-            };
-            let mode = fields
-                .required(decoder, "mode")
-                .and_then(|mode| decode_mode(decoder, mode, &fields.path("mode")));
-            Some(Fault::Llm {
-                provider: provider?,
-                mode: mode?,
-            })
-        }
+        "llm" => decode_llm(decoder, &fields, first, &fields.path(kind)),
         _ => {
             let command = decoder.string(first, &fields.path("exec"));
             let revert = fields
@@ -202,11 +190,58 @@ fn decode_fault(decoder: &mut Decoder, node: &Node, what: &str) -> Option<Fault>
     }
 }
 
-/// An LLM simulator mode: a bare name (`hang`) or the admin API's JSON object.
-fn decode_mode(decoder: &mut Decoder, node: &Node, what: &str) -> Option<Mode> {
+const LLM_KEYS: [&str; 2] = ["provider", "mode"];
+
+/// An `llm` fault, flat (`{ llm: primary, mode: ... }`) or nested
+/// (`{ llm: { provider: primary, mode: ... } }`). The provider is a name;
+/// validation checks it against the target's simulators or gateways.
+fn decode_llm(decoder: &mut Decoder, fields: &Fields, first: &Node, what: &str) -> Option<Fault> {
+    if let Value::Map(_) = &first.value {
+        if let Some(mode) = fields.get("mode") {
+            decoder.error(
+                mode.position,
+                format!("`{what}` already gives the mode inside `llm`; keep one"),
+            );
+            return None;
+        }
+        let inner = decoder.fields(first, what, &LLM_KEYS)?;
+        let provider = inner
+            .required(decoder, "provider")
+            .and_then(|value| provider_name(decoder, value, &inner.path("provider")));
+        let mode = inner
+            .required(decoder, "mode")
+            .and_then(|mode| decode_mode(decoder, mode, &inner.path("mode")));
+        return Some(Fault::Llm {
+            provider: provider?,
+            mode: mode?,
+        });
+    }
+    let provider = provider_name(decoder, first, what);
+    let mode = fields
+        .required(decoder, "mode")
+        .and_then(|mode| decode_mode(decoder, mode, &fields.path("mode")));
+    Some(Fault::Llm {
+        provider: provider?,
+        mode: mode?,
+    })
+}
+
+/// A simulator or gateway name: a non-empty string.
+fn provider_name(decoder: &mut Decoder, node: &Node, what: &str) -> Option<String> {
+    let name = decoder.string(node, what)?;
+    if name.trim().is_empty() {
+        decoder.error(node.position, format!("`{what}` names no LLM provider"));
+        return None;
+    }
+    Some(name)
+}
+
+/// An LLM mode: a bare name (`hang`) or the admin API's JSON object, with an
+/// optional `match` (only a gateway takes one; validation checks that).
+fn decode_mode(decoder: &mut Decoder, node: &Node, what: &str) -> Option<Rule> {
     let parsed = match &node.value {
-        Value::String(name) => Mode::parse(name),
-        Value::Map(_) => serde_json::from_value::<Mode>(to_json(node))
+        Value::String(name) => Mode::parse(name).map(Rule::all),
+        Value::Map(_) => serde_json::from_value::<Rule>(to_json(node))
             .map_err(|error| crate::lab::llm_sim::mode::ModeError::Json(error.to_string())),
         _ => {
             decoder.wrong_type(

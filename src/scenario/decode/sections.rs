@@ -233,7 +233,14 @@ fn placeholder_traffic() -> Traffic {
     }
 }
 
-const TARGET_KEYS: [&str; 5] = ["url", "paths", "headers", "toxiproxy", "proxies"];
+const TARGET_KEYS: [&str; 6] = [
+    "url",
+    "paths",
+    "headers",
+    "toxiproxy",
+    "proxies",
+    "llm_proxies",
+];
 const PATH_KEYS: [&str; 5] = [
     "chat",
     "conversations",
@@ -279,15 +286,73 @@ fn decode_target(decoder: &mut Decoder, node: &Node) -> Option<(Target, Option<T
         Some(proxies) => string_list(decoder, proxies, "target.proxies").map(Some),
         None => Some(None),
     };
+    let llm_proxies = match fields.get("llm_proxies") {
+        Some(gateways) => decode_llm_proxies(decoder, gateways),
+        None => Some(BTreeMap::new()),
+    };
     Some((
         Target::External(ExternalTarget {
             url: url?,
             paths: paths?,
             headers: headers?,
             proxies: proxies?,
+            llm_proxies: llm_proxies?,
         }),
         toxiproxy?,
     ))
+}
+
+/// `target.llm_proxies`: gateway names to base URLs. A URL may hold `${VAR}`
+/// parts (filled at run time); a URL without them is checked here.
+fn decode_llm_proxies(decoder: &mut Decoder, node: &Node) -> Option<BTreeMap<String, String>> {
+    let Value::Map(entries) = &node.value else {
+        decoder.wrong_type(
+            node,
+            "target.llm_proxies",
+            "a mapping of gateway names to URLs, e.g. `{ primary: http://127.0.0.1:8611 }`",
+        );
+        return None;
+    };
+    let mut gateways = BTreeMap::new();
+    let mut ok = true;
+    for (key, value) in entries {
+        let Value::String(name) = &key.value else {
+            continue;
+        };
+        let valid_name = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        if !valid_name {
+            decoder.error(
+                key.position,
+                format!(
+                    "`{name}` is not a valid gateway name; names are letters, digits, `_` and `-`"
+                ),
+            );
+            ok = false;
+        }
+        let what = format!("target.llm_proxies.{name}");
+        let url = match &value.value {
+            Value::String(template) if template.contains("${") => {
+                match secret::check_template(template) {
+                    Ok(()) => Some(template.trim_end_matches('/').to_string()),
+                    Err(message) => {
+                        decoder.error(value.position, format!("`{what}`: {message}"));
+                        None
+                    }
+                }
+            }
+            _ => http_url(decoder, value, &what),
+        };
+        match url {
+            Some(url) => {
+                gateways.insert(name.clone(), url);
+            }
+            None => ok = false,
+        }
+    }
+    ok.then_some(gateways)
 }
 
 /// An `http://` or `https://` URL with a host, without its trailing slash.
