@@ -43,3 +43,18 @@ pub fn promtool() -> Option<std::path::PathBuf> {
     }
     found
 }
+
+/// Whether a run ended because its preflight found no steady state (the
+/// platform's health or capabilities were not all well at the end of the
+/// warm-up), in which case gameday injected nothing. On a loaded 2-core
+/// machine the lab's own health thresholds (50 ms for a Redis PING) can trip
+/// on scheduling noise alone, so a test that runs a lab game day to check a
+/// scenario's outcome may run it once more after such a refusal: nothing was
+/// touched, and a lab that never reaches a steady state still fails the
+/// second time.
+pub fn refused_at_preflight(results: &serde_json::Value) -> bool {
+    results["status"]["state"] == "error"
+        && results["status"]["message"]
+            .as_str()
+            .is_some_and(|message| message.starts_with("preflight: the steady state does not hold"))
+}
