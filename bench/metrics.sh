@@ -162,6 +162,8 @@ def scrape_stats(path):
     breakers = max(int(l[2]) for l in lines)
     p99 = took[min(len(took) - 1, int(0.99 * len(took)))]
     return len(took), failed, statistics.median(took), p99, took[-1], size, breakers
+def per_round(kind):
+    return ", ".join(f"{r['p99_ms']:.1f}" for r in rows[kind])
 overhead = {k: med(k, "p99_ms") - med("direct", "p99_ms") for k in ("with", "without")}
 moved = med("with", "p99_ms") - med("without", "p99_ms")
 def met(kind):
@@ -196,6 +198,8 @@ scraping moved the platform's p99 by {moved:+.2f} ms (p50 by {med("with", "p50_m
 Target (p99 overhead < 10 ms at >= {int(rate)} turns/s while scraped): **{"met" if met("with") else "NOT met"}**
 (not scraped: {"met" if met("without") else "NOT met"}). The {ln} scrapes under load ({lsize} bytes each at most,
 {lfailed} failed) took median {lp50:.2f} ms, p99 {lp99:.2f} ms, max {ltop:.2f} ms.
+p99 of each round, in run order: scraped {per_round("with")}; not scraped {per_round("without")};
+direct {per_round("direct")}.
 
 **`/metrics` with 10 providers.** `gameday platform` with 10 providers (5 OpenAI-style, 5 Anthropic-style,
 pointing at the lab's simulators), its own Redis and PostgreSQL, after 400 chat turns; {n} scrapes 20 ms
