@@ -16,7 +16,8 @@
 #
 # The result replaces the "## Metrics scraping" section of docs/benchmarks.md.
 #
-# usage: bench/metrics.sh [RATE] [SECONDS]
+# usage: [SCRAPE_INTERVAL=SECONDS] bench/metrics.sh [RATE] [SECONDS]
+# (SCRAPE_INTERVAL, default 1: a shorter one amplifies whatever a scrape costs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rate=${1:-2000}
@@ -96,7 +97,7 @@ results=$work/results
 platform_run() { # KIND: with | without
     local scraper=
     if [[ $1 == with ]]; then
-        python3 "$work/scraper.py" "$platform/metrics" "$work/scrapes" 1 0 &
+        python3 "$work/scraper.py" "$platform/metrics" "$work/scrapes" "${SCRAPE_INTERVAL:-1}" 0 &
         scraper=$!
     fi
     echo "$1 $("$openloop" platform "$platform/v1/chat" "$rate" "$seconds")" >>"$results"
@@ -142,9 +143,10 @@ wait_http "$ten/health"
 python3 "$work/scraper.py" "$ten/metrics" "$work/ten_scrapes" 0.02 100
 
 python3 - "$results" "$work/scrapes" "$work/ten_scrapes" "$rate" "$seconds" "$runs" \
-    "$loadavg_before" "$loadavg_after" <<'PY'
+    "$loadavg_before" "$loadavg_after" "${SCRAPE_INTERVAL:-1}" <<'PY'
 import json, statistics, subprocess, sys, datetime
-results, scrapes, ten_scrapes, rate, seconds, runs, load_before, load_after = sys.argv[1:]
+results, scrapes, ten_scrapes, rate, seconds, runs, load_before, load_after, every = sys.argv[1:]
+command = ("" if every == "1" else f"SCRAPE_INTERVAL={every} ") + f"bench/metrics.sh {int(float(rate))} {seconds}"
 rate = float(rate)
 rows = {"with": [], "without": [], "direct": []}
 for line in open(results):
@@ -178,18 +180,18 @@ def row(label, kind):
             f"| {med(kind, 'p90_ms'):.2f} | {med(kind, 'p99_ms'):.2f} | {med(kind, 'max_ms'):.1f} |")
 section = f"""## Metrics scraping
 
-Measured {datetime.date.today()} on {nproc} cores ({cpu}) with `bench/metrics.sh {int(rate)} {seconds}`
+Measured {datetime.date.today()} on {nproc} cores ({cpu}) with `{command}`
 (load average before the runs {load_before}, after {load_after}; other benchmarks may have run alongside).
 
-**Scraping every second under load.** The lab without its Prometheus; the platform benchmark's load
+**Scraping under load.** The lab without its Prometheus; the platform benchmark's load
 (`bench/platform.sh`: open model, {int(rate)} chat turns/s for {seconds} s, every turn a cache miss and a
-PostgreSQL write, simulators at zero added latency) with a scraper fetching `/metrics` every 1 s on a
+PostgreSQL write, simulators at zero added latency) with a scraper fetching `/metrics` every {every} s on a
 keep-alive connection alongside, and without it; {runs} rounds alternating with, without (the order flips
 every round) and the baseline (the same load straight to the primary LLM simulator); medians.
 
 | | achieved turns/s | errors | p50 ms | p90 ms | p99 ms | max ms |
 | --- | --- | --- | --- | --- | --- | --- |
-{row("platform, scraped every 1 s", "with")}
+{row(f"platform, scraped every {every} s", "with")}
 {row("platform, not scraped", "without")}
 {row("simulator direct (baseline)", "direct")}
 
