@@ -200,8 +200,8 @@ Added to the time to first token: p50 {ttft_p50:+.2f} ms, p99 {ttft_p99:+.2f} ms
 {streams:,} concurrent streams (`bench/llm_proxy_streams.py`, one connection each;
 the simulator holds the first token back 3 s, so all are open together when
 memory and descriptors are sampled, then sends 5 tokens at 10/s). Medians of
-the {runs} runs; "client sockets after" is the most any run left open on the
-server's listening port once every stream had closed (polled up to 15 s):
+the {runs} runs; "client sockets after" is the most any run left open of the
+script's own connections once every stream had closed (polled up to 15 s):
 
 | | streams passed | open together (min) | RSS before MiB | RSS peak MiB | fds before | fds peak | fds after | client sockets after | threads peak / after |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |

@@ -7,12 +7,14 @@ response head, so that all N are open together (the upstream simulator holds
 the first token back for a few seconds). It then samples the server's
 resident memory and descriptors, reads every stream to its end (a stream
 succeeds on a 200 whose body ends in `data: [DONE]`), and waits (polling, at
-most SETTLE seconds) until the server holds no client connection on its
-listening port any more. Prints one JSON object.
+most SETTLE seconds) until the server holds none of these connections any
+more. Prints one JSON object.
 
 Descriptors are classified through /proc/PID/net/tcp{,6}: `client` sockets
-are the server's side of connections to its listening port, `upstream`
-sockets are connections to UPSTREAM_PORT (a gateway's keep-alive pool).
+are the server's side of this script's own connections (other clients of
+the server, such as a gateway's keep-alive pool in front of a simulator, do
+not count), `upstream` sockets are connections to UPSTREAM_PORT (a
+gateway's keep-alive pool).
 
 usage: llm_proxy_streams.py URL PID STREAMS [UPSTREAM_PORT]
 Standard library only.
@@ -54,8 +56,9 @@ def tcp_sockets(pid):
     return sockets
 
 
-def descriptors(pid, port, upstream_port):
-    """Counts of the pid's open descriptors: all, client sockets, upstream sockets."""
+def descriptors(pid, port, upstream_port, ours):
+    """Counts of the pid's open descriptors: all, sockets of our connections
+    (client ports in `ours`), upstream sockets."""
     tcp = tcp_sockets(pid)
     total = client = upstream = 0
     for fd in os.listdir(f"/proc/{pid}/fd"):
@@ -66,16 +69,16 @@ def descriptors(pid, port, upstream_port):
         total += 1
         if target.startswith("socket:["):
             local, remote, state = tcp.get(target[8:-1], (None, None, None))
-            if local == port and state != "0A":  # 0A: LISTEN
+            if local == port and remote in ours and state != "0A":  # 0A: LISTEN
                 client += 1
             elif upstream_port is not None and remote == upstream_port:
                 upstream += 1
     return {"fds": total, "client_sockets": client, "upstream_sockets": upstream}
 
 
-def sample(pid, port, upstream_port):
+def sample(pid, port, upstream_port, ours=frozenset()):
     return {
-        **descriptors(pid, port, upstream_port),
+        **descriptors(pid, port, upstream_port, ours),
         "rss_kib": status_kib(pid, "VmRSS"),
         "threads": int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[17]),
     }
@@ -109,6 +112,7 @@ async def one_stream(host, port, index, state):
     writer = None
     try:
         reader, writer = await asyncio.open_connection(host, port)
+        state["ports"].add(writer.get_extra_info("sockname")[1])
         writer.write(request)
         await writer.drain()
         head = await reader.readuntil(b"\r\n\r\n")
@@ -136,7 +140,7 @@ async def main():
     host, port = url.hostname, url.port
 
     before = sample(pid, port, upstream_port)
-    state = {"open": set(), "waiting": streams, "all_heads": asyncio.Event()}
+    state = {"open": set(), "ports": set(), "waiting": streams, "all_heads": asyncio.Event()}
     started = time.monotonic()
     tasks = [asyncio.create_task(one_stream(host, port, i, state)) for i in range(streams)]
     try:
@@ -145,15 +149,15 @@ async def main():
         pass
     heads_in = time.monotonic() - started
     open_at_peak = len(state["open"])
-    peak = sample(pid, port, upstream_port)
+    peak = sample(pid, port, upstream_port, state["ports"])
     results = await asyncio.gather(*tasks)
     elapsed = time.monotonic() - started
 
     settle_start = time.monotonic()
-    after = sample(pid, port, upstream_port)
+    after = sample(pid, port, upstream_port, state["ports"])
     while after["client_sockets"] > 0 and time.monotonic() - settle_start < SETTLE:
         await asyncio.sleep(0.05)
-        after = sample(pid, port, upstream_port)
+        after = sample(pid, port, upstream_port, state["ports"])
     print(
         json.dumps(
             {
