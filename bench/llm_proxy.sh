@@ -15,7 +15,7 @@
 # 2. JSON chat completions at RATE requests/s for SECONDS s
 #    (bench/openloop.rs, open model): <= 0.5 ms added at p50, <= 2 ms at p99.
 # 3. Streamed chat completions at STREAM_RATE streams/s for SECONDS s:
-#    <= 1 ms added to the time to first token (at p50).
+#    <= 1 ms added to the time to first token (judged at p50 and at p99).
 #
 # The result replaces the "## LLM gateway" section of docs/benchmarks.md.
 #
@@ -138,7 +138,8 @@ json_ok = (json_p50 <= 0.5 and json_p99 <= 2 and errors("json_gateway") == 0
            and med("json_gateway", "achieved_rate") >= 0.99 * rate)
 ttft_p50 = med("ttft_gateway", "p50_ms") - med("ttft_direct", "p50_ms")
 ttft_p99 = med("ttft_gateway", "p99_ms") - med("ttft_direct", "p99_ms")
-ttft_ok = ttft_p50 <= 1 and errors("ttft_gateway") == 0
+ttft_p50_ok = ttft_p50 <= 1 and errors("ttft_gateway") == 0
+ttft_p99_ok = ttft_p99 <= 1 and errors("ttft_gateway") == 0
 
 def streams_med(kind, *path):
     def get(r):
@@ -195,7 +196,8 @@ every stream is still read to its `[DONE]`):
 {latency_row("simulator direct (baseline)", "ttft_direct")}
 
 Added to the time to first token: p50 {ttft_p50:+.2f} ms, p99 {ttft_p99:+.2f} ms
-(goal: <= 1 ms, judged at p50): {verdict(ttft_ok)}.
+(goal: <= 1 ms; the issue names no quantile, so both are judged): at p50 {verdict(ttft_p50_ok)},
+at p99 {verdict(ttft_p99_ok)}.
 
 {streams:,} concurrent streams (`bench/llm_proxy_streams.py`, one connection each;
 the simulator holds the first token back 3 s, so all are open together when
