@@ -1,10 +1,16 @@
 //! A minimal open-model load generator for benchmarks: requests start on a
 //! fixed schedule whatever the server does, and latency is measured from
 //! each request's intended start (no coordinated omission). Prints one JSON
-//! object. Used by bench/platform.sh until the scenario runner's own
-//! generator exists.
+//! object. Used by bench/platform.sh and bench/llm_proxy.sh until the
+//! scenario runner's own generator exists.
 //!
-//! cargo run --release --example openloop -- <platform|openai> URL RATE SECONDS
+//! Kinds: `platform` (the reference platform's `POST /v1/chat`), `openai`
+//! (a JSON chat completion), `openai-stream` (a streamed chat completion:
+//! the latencies are then times to first token, up to the first SSE event
+//! whose `delta` carries non-empty `content`, and the whole stream must
+//! still arrive, ending in `[DONE]`, for the request to count as a success).
+//!
+//! cargo run --release --example openloop -- <platform|openai|openai-stream> URL RATE SECONDS
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,7 +22,7 @@ use tokio::time::Instant;
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let usage = "usage: openloop <platform|openai> URL RATE SECONDS";
+    let usage = "usage: openloop <platform|openai|openai-stream> URL RATE SECONDS";
     let (kind, url, rate, seconds) = match args.as_slice() {
         [_, kind, url, rate, seconds] => (
             kind.clone(),
@@ -53,14 +59,17 @@ async fn main() {
                 serde_json::json!({
                     "model": "gpt-4o-mini",
                     "messages": [{"role": "user", "content": format!("benchmark turn {i}: summarise the plan")}],
+                    "stream": kind == "openai-stream",
                 })
             };
-            let ok = match client.post(&url).json(&body).send().await {
+            let (ok, latency) = match client.post(&url).json(&body).send().await {
+                Ok(response) if kind == "openai-stream" => first_token(response, intended).await,
                 Ok(response) => {
                     let ok = response.status().is_success();
-                    ok && response.bytes().await.is_ok()
+                    let ok = ok && response.bytes().await.is_ok();
+                    (ok, intended.elapsed())
                 }
-                Err(_) => false,
+                Err(_) => (false, intended.elapsed()),
             };
             if !ok {
                 errors.fetch_add(1, Ordering::Relaxed);
@@ -68,7 +77,7 @@ async fn main() {
             latencies
                 .lock()
                 .await
-                .push(intended.elapsed().as_secs_f64() * 1000.0);
+                .push(latency.as_secs_f64() * 1000.0);
         });
         while tasks.try_join_next().is_some() {}
     }
@@ -90,4 +99,49 @@ async fn main() {
             "max_ms": quantile(1.0),
         })
     );
+}
+
+/// Reads an OpenAI chat stream to its end; the time from `intended` to the
+/// first content event, and whether the stream succeeded (2xx, every chunk
+/// read, a content event and `[DONE]` seen).
+async fn first_token(mut response: reqwest::Response, intended: Instant) -> (bool, Duration) {
+    let mut ok = response.status().is_success();
+    let mut buffer = Vec::<u8>::new();
+    let mut first = None;
+    let mut done = false;
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => buffer.extend_from_slice(&chunk),
+            Ok(None) => break,
+            Err(_) => {
+                ok = false;
+                break;
+            }
+        }
+        while let Some(end) = buffer.windows(2).position(|pair| pair == b"\n\n") {
+            let event: Vec<u8> = buffer.drain(..end + 2).collect();
+            let event = String::from_utf8_lossy(&event);
+            for data in event.lines().filter_map(|line| line.strip_prefix("data: ")) {
+                if data == "[DONE]" {
+                    done = true;
+                } else if first.is_none() && is_content(data) {
+                    first = Some(intended.elapsed());
+                }
+            }
+        }
+    }
+    let latency = first.unwrap_or_else(|| intended.elapsed());
+    (ok && done && first.is_some(), latency)
+}
+
+/// Whether a chat chunk's first choice carries generated text.
+fn is_content(data: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(data)
+        .ok()
+        .and_then(|chunk| {
+            chunk["choices"][0]["delta"]["content"]
+                .as_str()
+                .map(|text| !text.is_empty())
+        })
+        .unwrap_or(false)
 }
