@@ -99,6 +99,30 @@ pub async fn serve_http(
     Ok(())
 }
 
+/// The one rule for where a lab server may listen: a loopback address, or
+/// any other when `allow_remote` is set, with a warning on stderr. `what`
+/// names the server ("the proxy API"), `risk` what anyone who reaches it
+/// can do ("break or intercept proxied traffic").
+pub fn check_listen(
+    listen: std::net::SocketAddr,
+    allow_remote: bool,
+    what: &str,
+    risk: &str,
+) -> anyhow::Result<()> {
+    if listen.ip().is_loopback() {
+        return Ok(());
+    }
+    anyhow::ensure!(
+        allow_remote,
+        "refusing to serve {what} on {listen} (not loopback): anyone who reaches it can {risk}; \
+         pass --allow-remote to do it anyway"
+    );
+    eprintln!(
+        "warning: {what} on {listen} is reachable from other hosts; anyone who can reach it can {risk}"
+    );
+    Ok(())
+}
+
 /// Errors that concern only the connection being accepted.
 fn is_per_connection(error: &io::Error) -> bool {
     matches!(

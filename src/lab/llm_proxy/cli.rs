@@ -91,20 +91,12 @@ pub struct Args {
 
 /// Runs the subcommand until Ctrl-C, SIGTERM, SIGHUP or SIGQUIT.
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    if !args.listen.ip().is_loopback() {
-        if !args.allow_remote {
-            anyhow::bail!(
-                "refusing to listen on non-loopback address {}: the gateway has no \
-                 authentication; pass --allow-remote if this is intended",
-                args.listen
-            );
-        }
-        eprintln!(
-            "warning: llm-proxy listening on non-loopback address {}; anyone who can reach it \
-             can use the upstream through it and change its mode",
-            args.listen
-        );
-    }
+    crate::lab::serve::check_listen(
+        args.listen,
+        args.allow_remote,
+        "the LLM gateway",
+        "use the upstream through it and change its mode",
+    )?;
     let upstream_ca_pem = match &args.upstream_ca {
         Some(path) => Some(
             std::fs::read(path)

@@ -85,20 +85,12 @@ fn parse_reply_tokens(text: &str) -> Result<usize, String> {
 
 /// Runs the subcommand until Ctrl-C, SIGTERM, SIGHUP or SIGQUIT.
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    if !args.listen.ip().is_loopback() {
-        if !args.allow_remote {
-            anyhow::bail!(
-                "refusing to listen on non-loopback address {}: the simulator has no \
-                 authentication; pass --allow-remote if this is intended",
-                args.listen
-            );
-        }
-        eprintln!(
-            "warning: llm-sim listening on non-loopback address {}; anyone who can reach it \
-             can change its mode",
-            args.listen
-        );
-    }
+    crate::lab::serve::check_listen(
+        args.listen,
+        args.allow_remote,
+        "the LLM simulator",
+        "change its mode",
+    )?;
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;

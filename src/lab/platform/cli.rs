@@ -119,17 +119,12 @@ fn parse_provider(text: &str) -> Result<ProviderConfig, String> {
 
 /// Runs the subcommand until Ctrl-C, SIGTERM, SIGHUP or SIGQUIT.
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    if !args.listen.ip().is_loopback() {
-        anyhow::ensure!(
-            args.allow_remote,
-            "refusing to bind {}: not a loopback address (pass --allow-remote to expose the platform)",
-            args.listen
-        );
-        eprintln!(
-            "warning: serving on {}; anyone who can reach it can use the platform",
-            args.listen
-        );
-    }
+    crate::lab::serve::check_listen(
+        args.listen,
+        args.allow_remote,
+        "the platform",
+        "use the platform",
+    )?;
     let mut config = PlatformConfig::new(args.redis_url, args.postgres_url, args.providers);
     config.timeouts.redis = args.redis_timeout;
     config.timeouts.database = args.db_timeout;

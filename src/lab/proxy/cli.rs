@@ -38,23 +38,12 @@ pub struct Args {
 
 /// Runs the subcommand until Ctrl-C, SIGTERM, SIGHUP or SIGQUIT.
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    if !args.listen.ip().is_loopback() {
-        if !args.allow_remote {
-            anyhow::bail!(
-                "refusing to serve the proxy API on {} (not loopback): anyone who reaches it can \
-                 break traffic; pass --allow-remote to do it anyway",
-                args.listen
-            );
-        }
-        tracing::warn!(
-            listen = %args.listen,
-            "the proxy API is reachable from other hosts: anyone who can reach this port can break or intercept proxied traffic"
-        );
-        eprintln!(
-            "warning: the proxy API on {} is reachable from other hosts; anyone who can reach it can break traffic",
-            args.listen
-        );
-    }
+    crate::lab::serve::check_listen(
+        args.listen,
+        args.allow_remote,
+        "the proxy API",
+        "break or intercept proxied traffic",
+    )?;
     let server = ProxyServer::new(ServerConfig {
         seed: args.seed,
         max_connections: args.max_connections.map(|n| n as usize),
