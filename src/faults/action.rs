@@ -410,9 +410,23 @@ impl FaultContext {
             RevertAction::Exec {
                 command,
                 timeout_ms,
-            } => super::exec::run(command, Duration::from_millis(*timeout_ms))
-                .await
-                .map_err(FaultError::Exec),
+            } => {
+                // A run checked its variables before applying anything;
+                // `gameday cleanup` may run in another environment, where a
+                // missing one would silently expand to nothing.
+                let lookup = |name: &str| std::env::var(name).ok();
+                crate::scenario::template::check_command("revert", command, &lookup).map_err(
+                    |error| {
+                        FaultError::Exec(format!(
+                            "{error}: set it as for the run, then revert again \
+                             (`gameday cleanup`)"
+                        ))
+                    },
+                )?;
+                super::exec::run(command, Duration::from_millis(*timeout_ms))
+                    .await
+                    .map_err(FaultError::Exec)
+            }
         }
     }
 

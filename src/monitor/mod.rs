@@ -46,6 +46,9 @@ pub enum MonitorError {
     /// A header template could not be filled from the environment.
     #[error("monitoring.prometheus.headers: {0}")]
     Headers(String),
+    /// A URL template could not be filled from the environment.
+    #[error(transparent)]
+    Url(#[from] crate::scenario::TemplateError),
     /// The request failed or timed out.
     #[error("{url}: {message}")]
     Http {
@@ -90,7 +93,12 @@ impl PrometheusClient {
                     .into_iter()
                     .map(|(name, secret)| (name, secret.expose().to_owned()))
                     .collect();
-                (url.clone(), resolved)
+                let url = crate::scenario::template::resolve_url(
+                    "monitoring.prometheus.url",
+                    url,
+                    &|name| std::env::var(name).ok(),
+                )?;
+                (url, resolved)
             }
         };
         Self::new(&base, headers)
@@ -254,8 +262,8 @@ pub async fn preflight(
     monitoring: &Monitoring,
 ) -> Result<(), MonitorError> {
     client.ready().await?;
-    if let Some(alertmanager) = &monitoring.alertmanager {
-        let url = format!("{}/-/ready", alertmanager.trim_end_matches('/'));
+    if let Some(alertmanager) = alertmanager_url(monitoring)? {
+        let url = format!("{alertmanager}/-/ready");
         let response = client
             .http
             .get(&url)
@@ -273,6 +281,19 @@ pub async fn preflight(
         }
     }
     Ok(())
+}
+
+/// The Alertmanager's URL, filled from the environment.
+fn alertmanager_url(monitoring: &Monitoring) -> Result<Option<String>, MonitorError> {
+    let Some(template) = &monitoring.alertmanager else {
+        return Ok(None);
+    };
+    let lookup = |name: &str| std::env::var(name).ok();
+    Ok(Some(crate::scenario::template::resolve_url(
+        "monitoring.alertmanager",
+        template,
+        &lookup,
+    )?))
 }
 
 /// The Unix time of the run's start instant.
@@ -296,7 +317,7 @@ pub async fn collect(
 ) -> MonitoringRecord {
     let mut record = MonitoringRecord {
         prometheus: client.url().to_owned(),
-        alertmanager: monitoring.alertmanager.clone(),
+        alertmanager: alertmanager_url(monitoring).ok().flatten(),
         ..MonitoringRecord::default()
     };
     let step = QUERY_STEP.as_secs_f64();

@@ -215,12 +215,12 @@ async fn refuse_stale(scenario: &Scenario, options: &RunOptions) -> anyhow::Resu
     let Target::External(external) = &scenario.target else {
         return Ok(());
     };
-    let toxiproxy = match &scenario.toxiproxy {
-        Some(crate::scenario::model::Toxiproxy::Url(url)) => Some(url.trim_end_matches('/')),
-        _ => None,
-    };
     // Unresolvable URLs are reported by the setup, after this check.
-    let gateways = external.resolve_llm_proxies().unwrap_or_default();
+    let Ok(addresses) = external.addresses(scenario.toxiproxy.as_ref()) else {
+        return Ok(());
+    };
+    let toxiproxy = addresses.toxiproxy.as_deref();
+    let gateways = &addresses.llm_proxies;
     let mut stale = Vec::new();
     for (dir, pending) in stale::scan(&options.report_dir)? {
         let run_target = std::fs::read(dir.join("results.json"))
@@ -229,7 +229,7 @@ async fn refuse_stale(scenario: &Scenario, options: &RunOptions) -> anyhow::Resu
         let same_url = run_target
             .as_ref()
             .and_then(|r| r["target"]["url"].as_str())
-            .is_some_and(|url| url.trim_end_matches('/') == external.url.trim_end_matches('/'));
+            .is_some_and(|url| url.trim_end_matches('/') == addresses.url);
         let mine: Vec<_> = pending
             .into_iter()
             .filter(|p| p.outlives_runner())
@@ -242,7 +242,7 @@ async fn refuse_stale(scenario: &Scenario, options: &RunOptions) -> anyhow::Resu
                 // A gateway left in a failure mode would be read as this
                 // run's "before" mode, and restored at its end.
                 crate::faults::action::RevertAction::GatewayMode { admin_url, .. } => {
-                    gateways.iter().any(|(_, url)| url == admin_url)
+                    gateways.values().any(|url| url == admin_url)
                 }
                 _ => false,
             })
@@ -734,9 +734,13 @@ fn initial_record(scenario: &Scenario, plan: &Plan, run_id: &str, seed: u64) -> 
                 Target::Lab => "lab".to_owned(),
                 Target::External(_) => "external".to_owned(),
             },
+            // As filled in when it can be (the setup reports it when not).
             url: match &scenario.target {
                 Target::Lab => String::new(),
-                Target::External(external) => external.url.clone(),
+                Target::External(external) => external
+                    .addresses(scenario.toxiproxy.as_ref())
+                    .map(|addresses| addresses.url)
+                    .unwrap_or_else(|_| external.url.clone()),
             },
             toxiproxy: None,
         },

@@ -21,7 +21,8 @@ use crate::lab::services::{Binaries, ManagedService};
 use crate::lab::stack::{Lab, LabOptions};
 use crate::observe::ObserverConfig;
 use crate::results::TargetInfo;
-use crate::scenario::model::{Paths, Scenario, Target, Toxiproxy};
+use crate::scenario::model::{Fault, Paths, Scenario, Target};
+use crate::scenario::template;
 use crate::traffic::Endpoints;
 
 /// Timeout of every control call (Toxiproxy API, simulator admin API).
@@ -79,6 +80,7 @@ pub async fn prepare(scenario: &Scenario, seed: u64) -> anyhow::Result<Prepared>
         .timeout(CONTROL_TIMEOUT)
         .build()
         .context("building the control HTTP client")?;
+    check_exec_variables(scenario)?;
     match &scenario.target {
         Target::Lab => {
             let mut binaries = Binaries::locate_or_install()?;
@@ -165,10 +167,10 @@ pub async fn prepare(scenario: &Scenario, seed: u64) -> anyhow::Result<Prepared>
                 .into_iter()
                 .map(|(name, secret)| (name, secret.expose().to_owned()))
                 .collect();
-            let toxiproxy_url = match &scenario.toxiproxy {
-                Some(Toxiproxy::Url(url)) => Some(url.trim_end_matches('/').to_owned()),
-                _ => None,
-            };
+            let addresses = external
+                .addresses(scenario.toxiproxy.as_ref())
+                .context("filling the target's URLs from the environment")?;
+            let toxiproxy_url = addresses.toxiproxy.clone();
             let toxiproxy = match &toxiproxy_url {
                 Some(url) => Some(
                     Client::new(url)
@@ -187,18 +189,14 @@ pub async fn prepare(scenario: &Scenario, seed: u64) -> anyhow::Result<Prepared>
                 })?;
                 toxiproxy_owner.instance = identity.instance;
             }
-            let gateways: BTreeMap<String, String> = external
-                .resolve_llm_proxies()
-                .context("resolving the target's LLM gateways")?
-                .into_iter()
-                .collect();
+            let gateways = addresses.llm_proxies;
             for (name, url) in &gateways {
                 check_gateway(&http, name, url).await?;
             }
             let gateway_injected = super::effect::read_injected(&http, &gateways).await;
             Ok(Prepared {
-                endpoints: endpoints(&external.url, &external.paths, headers.clone()),
-                observer: observer(&external.url, &external.paths, headers),
+                endpoints: endpoints(&addresses.url, &external.paths, headers.clone()),
+                observer: observer(&addresses.url, &external.paths, headers),
                 faults: FaultContext {
                     toxiproxy,
                     toxiproxy_url: toxiproxy_url.clone(),
@@ -210,7 +208,7 @@ pub async fn prepare(scenario: &Scenario, seed: u64) -> anyhow::Result<Prepared>
                 },
                 info: TargetInfo {
                     kind: "external".to_owned(),
-                    url: external.url.clone(),
+                    url: addresses.url,
                     toxiproxy: toxiproxy_url,
                 },
                 lab: None,
@@ -219,6 +217,24 @@ pub async fn prepare(scenario: &Scenario, seed: u64) -> anyhow::Result<Prepared>
             })
         }
     }
+}
+
+/// Every `${NAME}` an `exec` command or its revert references must be set
+/// before anything starts (the shell would expand a missing one to nothing);
+/// their values are masked from now on (see [`crate::scenario::template`]).
+fn check_exec_variables(scenario: &Scenario) -> anyhow::Result<()> {
+    let lookup = |name: &str| std::env::var(name).ok();
+    for (index, entry) in scenario.timeline.iter().enumerate() {
+        if let Fault::Exec {
+            command, revert, ..
+        } = &entry.fault
+        {
+            let field = format!("timeline[{index}].fault");
+            template::check_command(&format!("{field}.exec"), command, &lookup)?;
+            template::check_command(&format!("{field}.revert"), revert, &lookup)?;
+        }
+    }
+    Ok(())
 }
 
 /// A gateway must answer `GET /admin/mode` with a mode before the run starts.

@@ -2,8 +2,8 @@
 //! or every problem in it, each with file, line, column and a source excerpt.
 //!
 //! The stage reads text and nothing else: it never touches the system under
-//! test, the network or the environment (header secrets are resolved only
-//! when a run starts, see [`ExternalTarget::resolve_headers`]).
+//! test, the network or the environment (`${VAR}` templates are filled only
+//! when a run starts, see [`template`]).
 //!
 //! Pipeline inside the stage:
 //!
@@ -20,6 +20,7 @@
 //! - `decode`: tree to model, collecting every structural problem.
 //! - [`validate`]: semantic rules on the model, located by path.
 //! - [`monitoring`]: the `monitoring` section (Prometheus, alert and PromQL expectations).
+//! - [`template`]: the `${VAR}` syntax; URLs and `exec` commands filled from the environment.
 //! - [`secret`]: header templates and the secrets they resolve to.
 //! - [`spec`]: the file format as types, for the JSON Schema.
 
@@ -29,6 +30,7 @@ pub mod model;
 pub mod monitoring;
 pub mod secret;
 pub mod spec;
+pub mod template;
 pub mod tree;
 pub mod validate;
 
@@ -41,6 +43,7 @@ pub use diagnostic::{Diagnostic, Diagnostics, Position};
 pub use model::*;
 pub use secret::{ResolveError, Secret};
 pub use spec::schema;
+pub use template::{Addresses, TemplateError};
 pub use values::MAX_DURATION;
 
 /// The largest scenario file gameday reads; real ones are a few KB.

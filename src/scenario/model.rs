@@ -83,7 +83,9 @@ pub enum Target {
 /// A platform reached by URL.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ExternalTarget {
-    /// Base URL (`http://` or `https://`), without a trailing slash.
+    /// Base URL (`http://` or `https://`), without a trailing slash; a
+    /// template whose `${VAR}` parts are filled when a run starts, like every
+    /// URL of the target (see [`ExternalTarget::addresses`]).
     pub url: String,
     /// Where the platform contract's endpoints live.
     pub paths: Paths,
@@ -97,7 +99,7 @@ pub struct ExternalTarget {
     /// The `gameday llm-proxy` gateways in front of the target's LLM
     /// providers, by name (what an `llm` fault names), each a base URL
     /// template whose `${VAR}` parts are filled from the environment at run
-    /// time (see [`ExternalTarget::resolve_llm_proxies`]).
+    /// time (see [`ExternalTarget::addresses`]).
     pub llm_proxies: BTreeMap<String, String>,
 }
 
@@ -143,7 +145,8 @@ pub struct HeaderTemplate {
 pub enum Toxiproxy {
     /// gameday's own proxy, started with the lab.
     Embedded,
-    /// A running Toxiproxy (or `gameday proxy`) API, e.g. `http://toxiproxy:8474`.
+    /// A running Toxiproxy (or `gameday proxy`) API, e.g. `http://toxiproxy:8474`
+    /// (a template, like the target's URL).
     Url(String),
 }
 

@@ -34,7 +34,8 @@ pub struct Monitoring {
     /// The Prometheus that scrapes the platform and evaluates its alert rules.
     pub prometheus: PrometheusSource,
     /// An Alertmanager URL: recorded in the results and checked to answer at
-    /// preflight (alert states themselves are read from Prometheus).
+    /// preflight (alert states themselves are read from Prometheus); a
+    /// `${VAR}` template like every URL.
     pub alertmanager: Option<String>,
     /// Expectations per phase, in file order.
     pub expect: Vec<MonitoringPhase>,
@@ -71,7 +72,8 @@ pub enum PrometheusSource {
     Lab,
     /// The team's Prometheus, reached by URL.
     Url {
-        /// Base URL (`http://` or `https://`), without a trailing slash.
+        /// Base URL (`http://` or `https://`), without a trailing slash (a
+        /// `${VAR}` template, filled when the run starts).
         url: String,
         /// Headers sent with every query; `${VAR}` parts are filled from the
         /// environment at run time.

@@ -511,6 +511,112 @@ timeline:
     runtime.block_on(lab.stop());
 }
 
+#[test]
+fn the_target_url_and_exec_commands_are_filled_from_the_environment() {
+    const SECRET: &str = "gd-EXEC-SECRET-93be1f";
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let lab = runtime
+        .block_on(Lab::start(
+            &binaries(),
+            &LabOptions::default(),
+            gameday::clock::system(),
+        ))
+        .expect("lab");
+    let platform = lab.platform.url();
+    let host = platform.trim_start_matches("http://").to_owned();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let marker = dir.path().join("marker");
+    let scenario = dir.path().join("templated.yaml");
+    std::fs::write(
+        &scenario,
+        format!(
+            r#"name: templated
+target:
+  url: http://${{GAMEDAY_TEST_HOST}}
+traffic: {{ rate: 10/s, warmup: 2s, duration: 3s, timeout: 5s }}
+timeline:
+  - name: marked
+    at: 0s
+    for: 1s
+    fault:
+      exec: 'printf %s "${{GAMEDAY_TEST_SECRET}}" > {marker}'
+      revert: 'true'
+"#,
+            marker = marker.display()
+        ),
+    )
+    .expect("write scenario");
+    let run = |env: &[(&str, &str)], reports: &str| {
+        let mut command = gameday();
+        command
+            .args(["run", "--quiet", "--report-dir"])
+            .arg(dir.path().join(reports))
+            .arg(&scenario)
+            .env_remove("GAMEDAY_TEST_HOST")
+            .env_remove("GAMEDAY_TEST_SECRET");
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let output = command.output().expect("run gameday");
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        (output.status.code(), stderr)
+    };
+
+    // A variable that is not set stops the run before anything is touched,
+    // naming the field and the variable.
+    let (code, stderr) = run(&[("GAMEDAY_TEST_HOST", &host)], "missing-secret");
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "`timeline[0].fault.exec` needs the environment variable `GAMEDAY_TEST_SECRET`"
+        ),
+        "{stderr}"
+    );
+    let (code, stderr) = run(&[("GAMEDAY_TEST_SECRET", SECRET)], "missing-host");
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("`target.url` needs the environment variable `GAMEDAY_TEST_HOST`"),
+        "{stderr}"
+    );
+    assert!(!marker.exists(), "a fault ran although the setup failed");
+
+    // Both set: the run reaches the platform at the filled URL, the shell
+    // expands the command, and the secret is in no file gameday wrote.
+    let (code, stderr) = run(
+        &[
+            ("GAMEDAY_TEST_HOST", &host),
+            ("GAMEDAY_TEST_SECRET", SECRET),
+        ],
+        "reports",
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(&marker).expect("the exec fault ran"),
+        SECRET
+    );
+    let reports = dir.path().join("reports");
+    let results: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            walk(&reports)
+                .into_iter()
+                .find(|path| path.ends_with("results.json"))
+                .expect("results.json"),
+        )
+        .expect("read results"),
+    )
+    .expect("JSON");
+    assert_eq!(results["target"]["url"], platform.as_str());
+    for path in walk(&reports) {
+        let bytes = std::fs::read(&path).expect("read output file");
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(SECRET),
+            "the secret leaked into {}",
+            path.display()
+        );
+    }
+    runtime.block_on(lab.stop());
+}
+
 /// Every file under `dir`, recursively.
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut files = Vec::new();

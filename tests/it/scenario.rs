@@ -357,6 +357,67 @@ timeline:
     assert!(!format!("{headers:?}").contains("t0k"));
 }
 
+#[test]
+fn every_url_of_an_external_target_may_read_the_environment() {
+    let text = "\
+name: staging
+target:
+  url: https://${GAMEDAY_TEST_HOST}/
+  toxiproxy: ${GAMEDAY_TEST_TOXIPROXY}
+  llm_proxies: { primary: 'http://127.0.0.1:${GAMEDAY_TEST_GW_PORT}' }
+traffic: { rate: 10/s, duration: 1m }
+timeline:
+  - { name: cut-db, at: 10s, for: 10s, fault: { proxy_down: postgres } }
+";
+    let scenario = scenario::parse_str("s.yaml", text).unwrap_or_else(|d| panic!("{d}"));
+    let Target::External(external) = &scenario.target else {
+        panic!("external target expected")
+    };
+    // Kept as written (the file is read without the environment) ...
+    assert_eq!(external.url, "https://${GAMEDAY_TEST_HOST}");
+    // ... and filled in when a run starts.
+    let lookup = |name: &str| match name {
+        "GAMEDAY_TEST_HOST" => Some("agents.staging:8443".to_string()),
+        "GAMEDAY_TEST_TOXIPROXY" => Some("http://toxiproxy:8474/".to_string()),
+        "GAMEDAY_TEST_GW_PORT" => Some("8611".to_string()),
+        _ => None,
+    };
+    let addresses = external
+        .addresses_with(scenario.toxiproxy.as_ref(), &lookup)
+        .expect("fills");
+    assert_eq!(addresses.url, "https://agents.staging:8443");
+    assert_eq!(
+        addresses.toxiproxy.as_deref(),
+        Some("http://toxiproxy:8474")
+    );
+    assert_eq!(addresses.llm_proxies["primary"], "http://127.0.0.1:8611");
+    let missing = external
+        .addresses_with(scenario.toxiproxy.as_ref(), &|_: &str| None)
+        .unwrap_err();
+    assert_eq!(
+        missing.to_string(),
+        "`target.url` needs the environment variable `GAMEDAY_TEST_HOST`, which is not set"
+    );
+
+    // What cannot become an http(s) URL is refused where it is written.
+    for (bad, message) in [
+        (
+            "url: agents.staging:8443",
+            "must be an http:// or https:// URL",
+        ),
+        ("url: https://${HOST", "unterminated `${`"),
+        ("url: 'http://${1X}'", "not a valid variable reference"),
+    ] {
+        let diagnostics = parse_err(&text.replacen("url: https://${GAMEDAY_TEST_HOST}/", bad, 1));
+        assert!(
+            diagnostics
+                .iter()
+                .any(|d| d.line == 3 && d.message.contains(message)),
+            "{bad}: {diagnostics}"
+        );
+    }
+}
+
 /// Where a diagnostic was expected: line, column, a piece of the message and
 /// (optionally) of the help.
 struct Expected<'a> {

@@ -8,7 +8,7 @@ use super::super::model::{
     AlertRule, Arrivals, ExternalTarget, HeaderTemplate, Mix, Paths, Price, Rule, Scenario,
     ScenarioSource, Target, Toxiproxy, Traffic, builtin_alerts,
 };
-use super::super::secret;
+use super::super::template;
 use super::super::tree::{Node, Value};
 use super::super::values;
 use super::{Decoder, expect, fault, monitoring};
@@ -302,8 +302,7 @@ fn decode_target(decoder: &mut Decoder, node: &Node) -> Option<(Target, Option<T
     ))
 }
 
-/// `target.llm_proxies`: gateway names to base URLs. A URL may hold `${VAR}`
-/// parts (filled at run time); a URL without them is checked here.
+/// `target.llm_proxies`: gateway names to base URLs (templates, see [`http_url`]).
 fn decode_llm_proxies(decoder: &mut Decoder, node: &Node) -> Option<BTreeMap<String, String>> {
     let Value::Map(entries) = &node.value else {
         decoder.wrong_type(
@@ -333,18 +332,7 @@ fn decode_llm_proxies(decoder: &mut Decoder, node: &Node) -> Option<BTreeMap<Str
             ok = false;
         }
         let what = format!("target.llm_proxies.{name}");
-        let url = match &value.value {
-            Value::String(template) if template.contains("${") => {
-                match secret::check_template(template) {
-                    Ok(()) => Some(template.trim_end_matches('/').to_string()),
-                    Err(message) => {
-                        decoder.error(value.position, format!("`{what}`: {message}"));
-                        None
-                    }
-                }
-            }
-            _ => http_url(decoder, value, &what),
-        };
+        let url = http_url(decoder, value, &what);
         match url {
             Some(url) => {
                 gateways.insert(name.clone(), url);
@@ -356,27 +344,26 @@ fn decode_llm_proxies(decoder: &mut Decoder, node: &Node) -> Option<BTreeMap<Str
 }
 
 /// An `http://` or `https://` URL with a host, without its trailing slash.
+/// It may hold `${VAR}` parts, filled when a run starts (see
+/// [`template`]): then its syntax is checked here, and that it can be such a
+/// URL once filled in (`https://${HOST}`, or `${BASE_URL}` as a whole).
 pub(super) fn http_url(decoder: &mut Decoder, node: &Node, what: &str) -> Option<String> {
     let url = decoder.string(node, what)?;
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"));
-    match rest {
-        Some(rest)
-            if !rest.is_empty()
-                && !rest.starts_with('/')
-                && !rest.contains(char::is_whitespace) =>
-        {
-            Some(url.trim_end_matches('/').to_string())
-        }
-        _ => {
-            decoder.error(
-                node.position,
-                format!("`{what}` must be an http:// or https:// URL with a host, got `{url}`"),
-            );
-            None
-        }
+    if let Err(message) = template::check_template(&url) {
+        decoder.error(node.position, format!("`{what}`: {message}"));
+        return None;
     }
+    if template::plausible_url(&url) {
+        return Some(url.trim_end_matches('/').to_string());
+    }
+    decoder.error_with_help(
+        node.position,
+        format!("`{what}` must be an http:// or https:// URL with a host, got `{url}`"),
+        "e.g. `https://platform.staging.example.com`, or `${STAGING_URL}` filled from the \
+         environment when the run starts"
+            .to_string(),
+    );
+    None
 }
 
 fn decode_paths(decoder: &mut Decoder, node: &Node) -> Option<Paths> {
@@ -441,7 +428,7 @@ pub(super) fn decode_headers_at(
             ok = false;
             continue;
         };
-        if let Err(message) = secret::check_template(&template) {
+        if let Err(message) = template::check_template(&template) {
             decoder.error(value.position, format!("`{what}`: {message}"));
             ok = false;
             continue;
@@ -461,6 +448,7 @@ fn decode_toxiproxy(decoder: &mut Decoder, node: &Node, what: &str) -> Option<To
     }
     if let Value::String(text) = &node.value
         && !text.contains("://")
+        && !text.starts_with("${")
     {
         decoder.error_with_help(
             node.position,
