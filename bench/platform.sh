@@ -19,7 +19,9 @@ gameday=target/release/gameday
 openloop=target/release/examples/openloop
 
 addresses=$(mktemp)
-RUST_LOG=error "$gameday" lab --json >"$addresses" 2>/dev/null &
+# Without the lab's Prometheus: this measures the platform alone (scraping's
+# cost is bench/metrics.sh's).
+GAMEDAY_PROMETHEUS= RUST_LOG=error "$gameday" lab --json >"$addresses" 2>/dev/null &
 lab_pid=$!
 trap 'kill $lab_pid 2>/dev/null; wait $lab_pid 2>/dev/null; rm -f "$addresses"' EXIT
 for _ in $(seq 1 300); do [[ -s $addresses ]] && break; sleep 0.1; done

@@ -482,7 +482,7 @@ async fn a_proxied_lab_reaches_every_dependency_through_its_proxy() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_history_pool_grows_for_a_burst_and_closes_idle_connections() {
+async fn the_history_pool_grows_for_a_burst_closes_idle_connections_and_keeps_a_warm_floor() {
     use gameday::lab::platform::storage::history::PgHistory;
     use gameday::lab::services::ManagedService;
 
@@ -504,15 +504,22 @@ async fn the_history_pool_grows_for_a_burst_and_closes_idle_connections() {
         "a burst of eight reads used {grown} connection(s)"
     );
     assert_eq!(
-        history.close_idle(Duration::from_secs(3600)),
+        history.close_idle(Duration::from_secs(3600), 0),
         0,
         "none idle an hour"
     );
     assert_eq!(history.connections(), grown);
-    assert_eq!(history.close_idle(Duration::ZERO), grown);
+    // The warm floor stays open; the rest of the burst's connections go.
+    assert_eq!(history.close_idle(Duration::ZERO, 1), grown - 1);
+    assert_eq!(history.connections(), 1);
+    assert_eq!(history.close_idle(Duration::ZERO, 0), 1);
     assert_eq!(history.connections(), 0);
     // Still usable: a new connection is made when needed.
     assert!(history.recent("c0", 5).await.expect("a read").is_empty());
     assert_eq!(history.connections(), 1);
+    // Warming opens connections up to the floor (and never closes any).
+    assert_eq!(history.warm(4).await, 4);
+    assert_eq!(history.warm(2).await, 4);
+    assert_eq!(history.close_idle(Duration::ZERO, 2), 2);
     postgres.stop().await.expect("stop");
 }

@@ -68,7 +68,7 @@ impl Platform {
         let database = Arc::new(PgHistory::new(
             &config.postgres_url,
             config.timeouts.database,
-            32,
+            config.database_connections,
         )?);
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(256)
@@ -210,14 +210,26 @@ impl Platform {
     }
 
     /// After each health interval: closes the PostgreSQL connections idle
-    /// for longer than `timeouts.database_idle`, and replays the memory
+    /// for longer than `timeouts.database_idle` (keeping
+    /// `database_warm_connections` open, and opening them again when the
+    /// database has dropped them), and replays the memory
     /// history into PostgreSQL if conversation history is available again.
     async fn maintain_storage_forever(self: Arc<Self>) {
         loop {
             tokio::time::sleep(self.config.health.interval).await;
-            let closed = self.database.close_idle(self.config.timeouts.database_idle);
+            let warm = self
+                .config
+                .database_warm_connections
+                .min(self.config.database_connections);
+            let closed = self
+                .database
+                .close_idle(self.config.timeouts.database_idle, warm);
             if closed > 0 {
                 tracing::debug!(closed, "idle PostgreSQL connections closed");
+            }
+            // Only while the database answers: a dead one is retried by requests.
+            if self.health.capabilities().conversation_history {
+                self.database.warm(warm).await;
             }
             if !self.memory.is_empty() && self.health.capabilities().conversation_history {
                 let written = self.replay_memory_history().await;

@@ -81,12 +81,33 @@ impl PgHistory {
 
     /// Closes the pooled connections unused for `idle` or longer, so the
     /// pool shrinks back after a burst (a slow database under load grows it
-    /// to its maximum). Returns how many were closed.
-    pub fn close_idle(&self, idle: Duration) -> usize {
+    /// to its maximum), but never below `keep`. Returns how many were closed.
+    pub fn close_idle(&self, idle: Duration, keep: usize) -> usize {
+        let mut closable = self.pool.status().size.saturating_sub(keep);
         self.pool
-            .retain(|_, metrics| metrics.last_used() < idle)
+            .retain(|_, metrics| {
+                if closable > 0 && metrics.last_used() >= idle {
+                    closable -= 1;
+                    false
+                } else {
+                    true
+                }
+            })
             .removed
             .len()
+    }
+
+    /// Opens connections until the pool holds at least `keep` (each wait
+    /// bounded by the query timeout), so that a burst after a quiet spell
+    /// finds them open. Returns how many the pool holds afterwards.
+    pub async fn warm(&self, keep: usize) -> usize {
+        if self.pool.status().size < keep {
+            // Held together, so that each `get` past the idle ones opens one.
+            let gets = (0..keep).map(|_| tokio::time::timeout(self.timeout, self.pool.get()));
+            let held = futures_util::future::join_all(gets).await;
+            drop(held);
+        }
+        self.pool.status().size
     }
 
     /// Connections currently in the pool, in use or idle.
