@@ -518,8 +518,9 @@ async fn the_history_pool_grows_for_a_burst_closes_idle_connections_and_keeps_a_
     assert!(history.recent("c0", 5).await.expect("a read").is_empty());
     assert_eq!(history.connections(), 1);
     // Warming opens connections up to the floor (and never closes any).
-    assert_eq!(history.warm(4).await, 4);
-    assert_eq!(history.warm(2).await, 4);
+    assert_eq!(history.warm(4, 2).await, 3, "a step of 2 from 1");
+    assert_eq!(history.warm(4, 2).await, 4, "never past the floor");
+    assert_eq!(history.warm(2, 2).await, 4, "and never closes any");
     assert_eq!(history.close_idle(Duration::ZERO, 2), 2);
     postgres.stop().await.expect("stop");
 }

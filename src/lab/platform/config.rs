@@ -35,8 +35,8 @@ pub struct PlatformConfig {
     pub header_read_timeout: Duration,
     /// The most PostgreSQL connections the request path's pool holds.
     pub database_connections: usize,
-    /// PostgreSQL connections kept open through quiet spells (and opened at
-    /// start). By default all of them: a fixed-size pool, as the usual advice
+    /// PostgreSQL connections kept open through quiet spells (opened at
+    /// start, a few per health interval). By default all of them: a fixed-size pool, as the usual advice
     /// for connection pools goes, because a burst after a pause must not open
     /// them all at once, each a new backend process and a `scram-sha-256`
     /// handshake whose key derivation costs milliseconds of CPU on both

@@ -58,6 +58,9 @@ impl std::fmt::Debug for Platform {
     }
 }
 
+/// PostgreSQL connections opened per upkeep interval until the warm floor is reached.
+const WARM_STEP: usize = 4;
+
 impl Platform {
     /// Wires the parts; connects to nothing yet (dependencies may be down at start).
     pub fn new(config: PlatformConfig, clock: Arc<dyn Clock>) -> Result<Arc<Self>, PlatformError> {
@@ -229,7 +232,9 @@ impl Platform {
             }
             // Only while the database answers: a dead one is retried by requests.
             if self.health.capabilities().conversation_history {
-                self.database.warm(warm).await;
+                // A few per interval: opening all at once would cost the
+                // CPU the requests need (a backend and a handshake each).
+                self.database.warm(warm, WARM_STEP).await;
             }
             if !self.memory.is_empty() && self.health.capabilities().conversation_history {
                 let written = self.replay_memory_history().await;

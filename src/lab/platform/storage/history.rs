@@ -97,13 +97,16 @@ impl PgHistory {
             .len()
     }
 
-    /// Opens connections until the pool holds at least `keep` (each wait
+    /// Opens connections towards `keep`, at most `step` of them (each wait
     /// bounded by the query timeout), so that a burst after a quiet spell
-    /// finds them open. Returns how many the pool holds afterwards.
-    pub async fn warm(&self, keep: usize) -> usize {
-        if self.pool.status().size < keep {
+    /// finds them open; called again until the pool holds `keep`. Returns
+    /// how many the pool holds afterwards.
+    pub async fn warm(&self, keep: usize, step: usize) -> usize {
+        let size = self.pool.status().size;
+        if size < keep {
             // Held together, so that each `get` past the idle ones opens one.
-            let gets = (0..keep).map(|_| tokio::time::timeout(self.timeout, self.pool.get()));
+            let target = keep.min(size + step.max(1));
+            let gets = (0..target).map(|_| tokio::time::timeout(self.timeout, self.pool.get()));
             let held = futures_util::future::join_all(gets).await;
             drop(held);
         }
