@@ -2,6 +2,7 @@
 //! files without touching anything, print a resolved plan (with what each
 //! rate check can prove), print the JSON Schema. Exit codes: 0 every file is valid, 2 at least one is not.
 
+use crate::exit::Exit;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -11,7 +12,6 @@ use crate::plan::Plan;
 use crate::scenario;
 
 /// Exit code for an invalid scenario (the CLI-wide contract).
-const INVALID: u8 = 2;
 
 /// The most problems printed per file; the rest are counted. A file with
 /// thousands of problems is rarely a scenario, and the first ones say so.
@@ -38,7 +38,7 @@ pub struct ValidateArgs {
 pub struct SchemaArgs {}
 
 /// Validates every file; prints problems to stderr and a summary to stdout.
-pub fn run_validate(args: ValidateArgs) -> anyhow::Result<u8> {
+pub fn run_validate(args: ValidateArgs) -> anyhow::Result<Exit> {
     let mut stdout = std::io::stdout().lock();
     let mut stderr = std::io::stderr().lock();
     let mut files = Vec::new();
@@ -83,13 +83,13 @@ pub fn run_validate(args: ValidateArgs) -> anyhow::Result<u8> {
             plural(checked),
             plural(problems)
         )?;
-        return Ok(INVALID);
+        return Ok(Exit::Error);
     }
     if printed_plans > 0 {
         writeln!(stdout)?;
     }
     writeln!(stdout, "ok: {valid} scenario{}", plural(valid))?;
-    Ok(0)
+    Ok(Exit::Passed)
 }
 
 /// The `--plan` output of a valid scenario: the resolved timeline, then
@@ -155,10 +155,10 @@ fn expand(path: &Path) -> Result<Vec<PathBuf>, String> {
 }
 
 /// Prints the JSON Schema of scenario files.
-pub fn run_schema(_args: SchemaArgs) -> anyhow::Result<u8> {
+pub fn run_schema(_args: SchemaArgs) -> anyhow::Result<Exit> {
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{}", scenario::schema())?;
-    Ok(0)
+    Ok(Exit::Passed)
 }
 
 fn plural(count: usize) -> &'static str {

@@ -45,6 +45,7 @@ pub mod smoke;
 pub mod clock;
 pub mod console;
 pub mod duration;
+pub mod exit;
 pub mod fd_limit;
 pub mod input;
 pub mod redact;

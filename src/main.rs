@@ -9,6 +9,8 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
+use gameday::exit::Exit;
+
 use clap::{Parser, Subcommand};
 
 use gameday::lab;
@@ -81,7 +83,7 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");
-            return ExitCode::from(2);
+            return gameday::exit::Exit::Error.into();
         }
     };
     let outcome = runtime.block_on(async {
@@ -93,20 +95,20 @@ fn main() -> ExitCode {
             Command::Cleanup(args) => gameday::run::cleanup::run(args).await,
             Command::Smoke(args) => gameday::smoke::run(args).await,
             Command::Report(args) => gameday::report::cli::run(args).await,
-            Command::Lab(args) => lab::lab_cli::run(args).await.map(|()| 0),
+            Command::Lab(args) => lab::lab_cli::run(args).await.map(|()| Exit::Passed),
             Command::Validate(args) => gameday::cli_validate::run_validate(args),
             Command::Schema(args) => gameday::cli_validate::run_schema(args),
-            Command::Platform(args) => lab::platform::cli::run(args).await.map(|()| 0),
-            Command::LlmSim(args) => lab::llm_sim::cli::run(args).await.map(|()| 0),
-            Command::LlmProxy(args) => lab::llm_proxy::cli::run(args).await.map(|()| 0),
-            Command::Proxy(args) => lab::proxy::cli::run(args).await.map(|()| 0),
+            Command::Platform(args) => lab::platform::cli::run(args).await.map(|()| Exit::Passed),
+            Command::LlmSim(args) => lab::llm_sim::cli::run(args).await.map(|()| Exit::Passed),
+            Command::LlmProxy(args) => lab::llm_proxy::cli::run(args).await.map(|()| Exit::Passed),
+            Command::Proxy(args) => lab::proxy::cli::run(args).await.map(|()| Exit::Passed),
         }
     });
     match outcome {
-        Ok(code) => ExitCode::from(code),
+        Ok(exit) => exit.into(),
         Err(error) => {
             gameday::errln!("error: {error:#}");
-            ExitCode::from(2)
+            Exit::Error.into()
         }
     }
 }

@@ -88,7 +88,7 @@ const PHASES: [&str; 5] = [
 ];
 
 /// Runs the smoke game day; returns the process exit code (0 passed, 1 a check failed).
-pub async fn run(args: Args) -> anyhow::Result<u8> {
+pub async fn run(args: Args) -> anyhow::Result<crate::exit::Exit> {
     let binaries = Binaries::locate_or_install()?;
     let run_id = format!(
         "smoke-{}",
@@ -148,7 +148,7 @@ pub async fn run(args: Args) -> anyhow::Result<u8> {
         results.duration_s,
         path.display()
     );
-    Ok(if passed { 0 } else { 1 })
+    Ok(crate::exit::Exit::passed_if(passed))
 }
 
 async fn drive(

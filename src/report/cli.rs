@@ -31,12 +31,12 @@ pub struct Args {
 
 /// Runs `gameday report`; exit code 0 when the files were written (the
 /// run's own outcome is in the report, not in this exit code).
-pub async fn run(args: Args) -> anyhow::Result<u8> {
+pub async fn run(args: Args) -> anyhow::Result<crate::exit::Exit> {
     if let Some(reports_dir) = &args.index {
         let path = super::write_index(reports_dir)
             .with_context(|| format!("cannot write the index of {}", reports_dir.display()))?;
         println!("{}", path.display());
-        return Ok(0);
+        return Ok(crate::exit::Exit::Passed);
     }
     let Some(results_path) = &args.results else {
         anyhow::bail!("give a results.json or --index");
@@ -55,5 +55,5 @@ pub async fn run(args: Args) -> anyhow::Result<u8> {
         super::write_atomically(junit_path, junit.as_bytes())?;
         println!("{}", junit_path.display());
     }
-    Ok(0)
+    Ok(crate::exit::Exit::Passed)
 }

@@ -62,7 +62,7 @@ pub struct Cleaned {
 }
 
 /// Runs the subcommand; returns the exit code.
-pub async fn run(args: Args) -> anyhow::Result<u8> {
+pub async fn run(args: Args) -> anyhow::Result<crate::exit::Exit> {
     let dirs: Vec<PathBuf> = if args.all {
         stale::scan(&args.report_dir)?
             .into_iter()
@@ -99,7 +99,7 @@ pub async fn run(args: Args) -> anyhow::Result<u8> {
         }
         failed |= !cleaned.failed.is_empty();
     }
-    Ok(if failed { 1 } else { 0 })
+    Ok(crate::exit::Exit::passed_if(!failed))
 }
 
 /// Reverts every pending fault of `run_dir`, newest first, and journals it;

@@ -1,6 +1,7 @@
 //! The `gameday run` subcommand: validates every scenario first, then runs
 //! them in order, prints a summary of each, and exits with the worst code.
 
+use crate::exit::Exit;
 use std::path::PathBuf;
 
 use crate::results::{CheckStatus, Outcome};
@@ -62,7 +63,7 @@ pub struct Args {
 }
 
 /// Runs the subcommand; returns the exit code.
-pub async fn run(args: Args) -> anyhow::Result<u8> {
+pub async fn run(args: Args) -> anyhow::Result<Exit> {
     let files = super::expand_paths(&args.paths)?;
     let mut scenarios = Vec::new();
     let mut invalid = false;
@@ -81,7 +82,7 @@ pub async fn run(args: Args) -> anyhow::Result<u8> {
     }
     if invalid {
         crate::errln!("error: invalid scenario; nothing was run");
-        return Ok(2);
+        return Ok(Exit::Error);
     }
     let options = super::RunOptions {
         report_dir: args.report_dir.clone(),
@@ -90,7 +91,7 @@ pub async fn run(args: Args) -> anyhow::Result<u8> {
         cleanup_stale: args.cleanup_stale,
     };
     let (_trigger, signals) = crate::shutdown::Shutdown::on_signals();
-    let mut worst = 0u8;
+    let mut worst = Exit::Passed;
     for scenario in scenarios {
         let name = scenario.name.clone();
         let summary = super::run_scenario(scenario, &options, signals.clone()).await;
@@ -102,10 +103,10 @@ pub async fn run(args: Args) -> anyhow::Result<u8> {
             }
             Err(error) => {
                 crate::errln!("error: {name}: {error:#}");
-                2
+                Exit::Error
             }
         };
-        worst = worse(worst, code);
+        worst = worst.worst(code);
         if signals.is_triggered() {
             break;
         }
@@ -113,27 +114,16 @@ pub async fn run(args: Args) -> anyhow::Result<u8> {
     Ok(worst)
 }
 
-/// Setup errors outrank aborts, which outrank failures.
-fn worse(a: u8, b: u8) -> u8 {
-    let rank = |code: u8| match code {
-        0 => 0,
-        1 => 1,
-        3 => 2,
-        _ => 3,
-    };
-    if rank(b) > rank(a) { b } else { a }
-}
-
 /// The exit code of one run: the verdict's, except that an inconclusive
 /// run exits 1 under `--fail-on-inconclusive`.
-fn exit_code(summary: &super::RunSummary, fail_on_inconclusive: bool) -> u8 {
+fn exit_code(summary: &super::RunSummary, fail_on_inconclusive: bool) -> Exit {
     let inconclusive = summary
         .results
         .verdict
         .as_ref()
         .is_some_and(|verdict| verdict.outcome == Outcome::Inconclusive);
-    if fail_on_inconclusive && inconclusive && summary.exit_code == 0 {
-        1
+    if fail_on_inconclusive && inconclusive && summary.exit_code == Exit::Passed {
+        Exit::Failed
     } else {
         summary.exit_code
     }
@@ -141,7 +131,7 @@ fn exit_code(summary: &super::RunSummary, fail_on_inconclusive: bool) -> u8 {
 
 /// The `--json` line of a run (its fields are listed in the `--help` text),
 /// or `None` when the run has no verdict.
-fn json_line(summary: &super::RunSummary, exit_code: u8) -> Option<serde_json::Value> {
+fn json_line(summary: &super::RunSummary, exit_code: Exit) -> Option<serde_json::Value> {
     let verdict = summary.results.verdict.as_ref()?;
     let with = |status: CheckStatus| -> Vec<serde_json::Value> {
         verdict
@@ -174,7 +164,7 @@ fn json_line(summary: &super::RunSummary, exit_code: u8) -> Option<serde_json::V
     }))
 }
 
-fn print_summary(summary: &super::RunSummary, exit_code: u8, json: bool) {
+fn print_summary(summary: &super::RunSummary, exit_code: Exit, json: bool) {
     let report = summary.dir.join("report.html");
     let Some(verdict) = &summary.results.verdict else {
         return;
@@ -273,28 +263,28 @@ mod tests {
     fn an_inconclusive_run_fails_only_with_the_flag() {
         // 0 errors in 500 requests cannot show < 0.1%.
         let inconclusive = summary(500, 0);
-        assert_eq!(inconclusive.exit_code, 0);
-        assert_eq!(exit_code(&inconclusive, false), 0);
-        assert_eq!(exit_code(&inconclusive, true), 1);
+        assert_eq!(inconclusive.exit_code, Exit::Passed);
+        assert_eq!(exit_code(&inconclusive, false), Exit::Passed);
+        assert_eq!(exit_code(&inconclusive, true), Exit::Failed);
         // A failed run exits 1 either way; a passed one 0 either way.
         let failed = summary(500, 100);
-        assert_eq!(exit_code(&failed, false), 1);
-        assert_eq!(exit_code(&failed, true), 1);
+        assert_eq!(exit_code(&failed, false), Exit::Failed);
+        assert_eq!(exit_code(&failed, true), Exit::Failed);
         let passed = summary(100_000, 0);
-        assert_eq!(exit_code(&passed, true), 0);
+        assert_eq!(exit_code(&passed, true), Exit::Passed);
         // Errors and aborts keep their codes.
         let mut error = summary(500, 0);
-        error.exit_code = 2;
+        error.exit_code = Exit::Error;
         if let Some(verdict) = error.results.verdict.as_mut() {
             verdict.outcome = Outcome::Error;
         }
-        assert_eq!(exit_code(&error, true), 2);
+        assert_eq!(exit_code(&error, true), Exit::Error);
     }
 
     #[test]
     fn the_json_line_names_failed_and_inconclusive_checks() {
         let run = summary(500, 0);
-        let line = json_line(&run, 1).expect("a line");
+        let line = json_line(&run, Exit::Failed).expect("a line");
         assert_eq!(line["outcome"], "inconclusive");
         assert_eq!(line["exit_code"], 1);
         assert_eq!(line["failed_checks"], 0);
@@ -320,7 +310,7 @@ mod tests {
             "{line}"
         );
 
-        let failed = json_line(&summary(500, 100), 1).expect("a line");
+        let failed = json_line(&summary(500, 100), Exit::Failed).expect("a line");
         assert_eq!(failed["outcome"], "failed");
         assert_eq!(failed["failed_checks"], 1);
         assert_eq!(failed["failed"][0]["phase"], "baseline");

@@ -20,6 +20,7 @@ pub mod rollback;
 pub mod stale;
 pub mod target;
 
+use crate::exit::Exit;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -61,7 +62,7 @@ pub struct RunSummary {
     /// The results written there.
     pub results: Results,
     /// The process exit code this run implies.
-    pub exit_code: u8,
+    pub exit_code: Exit,
 }
 
 /// Runs one scenario end to end. Errors are setup errors (exit 2); the
@@ -104,7 +105,7 @@ pub async fn run_scenario(
                 }
             })?;
             return finish(&scenario, &plan, &journal, options).map(|mut summary| {
-                summary.exit_code = 2;
+                summary.exit_code = Exit::Error;
                 summary
             });
         }
@@ -124,7 +125,7 @@ pub async fn run_scenario(
                 lab.stop().await;
             }
             return finish(&scenario, &plan, &journal, options).map(|mut summary| {
-                summary.exit_code = 2;
+                summary.exit_code = Exit::Error;
                 summary
             });
         }

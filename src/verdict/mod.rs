@@ -56,9 +56,9 @@
 //! `expect.run.conclusive: true`, an otherwise inconclusive run gets a
 //! failing check `conclusive` naming the undecided checks, and is `failed`.
 //!
-//! **Exit codes** ([`exit_code`], DESIGN.md): 0 passed (also inconclusive
-//! when the scenario does not require conclusiveness), 1 failed, 2 error,
-//! 3 aborted.
+//! **Exit codes** ([`exit_code`], [`crate::exit::Exit`]): passed (also
+//! inconclusive when the scenario does not require conclusiveness), failed,
+//! error, aborted.
 
 mod alerts;
 mod beta;
@@ -84,6 +84,7 @@ pub use alerts::{RuleWatch, first_violation};
 pub use budget::monthly_budget_minutes;
 pub use confidence::{clopper_pearson, rate_status, trials_needed};
 
+use crate::exit::Exit;
 use crate::plan::Plan;
 use crate::results::{Check, CheckStatus, Outcome, RunRecord, RunStatus, Verdict};
 use crate::scenario::Scenario;
@@ -174,12 +175,12 @@ fn outcome(status: &RunStatus, checks: &[Check]) -> Outcome {
 /// The process exit code of a judged run: 0 passed or inconclusive (an
 /// inconclusive run that had to be conclusive is `failed`, see the module
 /// doc), 1 failed, 2 error, 3 aborted.
-pub fn exit_code(verdict: &Verdict) -> u8 {
+pub fn exit_code(verdict: &Verdict) -> Exit {
     match verdict.outcome {
-        Outcome::Passed | Outcome::Inconclusive => 0,
-        Outcome::Failed => 1,
-        Outcome::Error => 2,
-        Outcome::Aborted => 3,
+        Outcome::Passed | Outcome::Inconclusive => Exit::Passed,
+        Outcome::Failed => Exit::Failed,
+        Outcome::Error => Exit::Error,
+        Outcome::Aborted => Exit::Aborted,
     }
 }
 
@@ -234,7 +235,7 @@ expect:
     fn a_well_handled_fault_passes_with_every_expectation_checked_in_order() {
         let verdict = judged("", |_| {});
         assert_eq!(verdict.outcome, Outcome::Passed, "{:#?}", verdict.checks);
-        assert_eq!(exit_code(&verdict), 0);
+        assert_eq!(exit_code(&verdict), Exit::Passed);
         let names: Vec<(&str, &str)> = verdict
             .checks
             .iter()
@@ -256,7 +257,7 @@ expect:
             fixture::set_stats(record, fixture::stats("redis-down", 29_000, 1_000));
         });
         assert_eq!(verdict.outcome, Outcome::Failed);
-        assert_eq!(exit_code(&verdict), 1);
+        assert_eq!(exit_code(&verdict), Exit::Failed);
         let failed: Vec<(&str, &str)> = verdict
             .checks
             .iter()
@@ -273,11 +274,11 @@ expect:
         };
         let verdict = judged("", small);
         assert_eq!(verdict.outcome, Outcome::Inconclusive);
-        assert_eq!(exit_code(&verdict), 0);
+        assert_eq!(exit_code(&verdict), Exit::Passed);
 
         let verdict = judged("    conclusive: true\n", small);
         assert_eq!(verdict.outcome, Outcome::Failed);
-        assert_eq!(exit_code(&verdict), 1);
+        assert_eq!(exit_code(&verdict), Exit::Failed);
         let last = verdict.checks.last().unwrap();
         assert_eq!(last.name, "conclusive");
         assert_eq!(last.observed, "1 undecided: error_rate (baseline)");
@@ -292,14 +293,14 @@ expect:
             fixture::set_stats(record, fixture::stats("redis-down", 0, 30_000));
         });
         assert_eq!(verdict.outcome, Outcome::Aborted);
-        assert_eq!(exit_code(&verdict), 3);
+        assert_eq!(exit_code(&verdict), Exit::Aborted);
         let verdict = judged("", |record| {
             record.status = RunStatus::Error {
                 message: "preflight: steady state did not hold".to_string(),
             };
         });
         assert_eq!(verdict.outcome, Outcome::Error);
-        assert_eq!(exit_code(&verdict), 2);
+        assert_eq!(exit_code(&verdict), Exit::Error);
         let verdict = judged("", |record| {
             record.status = RunStatus::Running {
                 phase: "redis-down".to_string(),
