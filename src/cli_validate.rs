@@ -11,8 +11,6 @@ use clap::Args;
 use crate::plan::Plan;
 use crate::scenario;
 
-/// Exit code for an invalid scenario (the CLI-wide contract).
-
 /// The most problems printed per file; the rest are counted. A file with
 /// thousands of problems is rarely a scenario, and the first ones say so.
 pub const MAX_PRINTED_PROBLEMS: usize = 50;
