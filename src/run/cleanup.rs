@@ -11,9 +11,9 @@
 //! goes to a Toxiproxy address only while the server there is the one the
 //! journal recorded (its instance id, for `gameday proxy`).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use super::journal::{FaultEvent, FaultEventKind};
 use super::stale::{self, Pending};
 use super::target::CONTROL_TIMEOUT;
 use crate::faults::action::{FaultContext, RevertAction, ToxiproxyOwner};
@@ -132,7 +132,12 @@ pub async fn clean(run_dir: &Path, force: bool) -> anyhow::Result<Cleaned> {
                 RevertAction::RemoveToxic { .. } | RevertAction::EnableProxy { .. }
             );
         if !fault.outlives_runner() || lab_proxy {
-            journal_line(run_dir, &fault, "reverted", Some("gone with the runner"))?;
+            journal_line(
+                run_dir,
+                &fault,
+                FaultEventKind::Reverted,
+                Some("gone with the runner"),
+            )?;
             cleaned.gone.push(format!(
                 "{description}: gone with the runner (its lab ended with it)"
             ));
@@ -140,15 +145,20 @@ pub async fn clean(run_dir: &Path, force: bool) -> anyhow::Result<Cleaned> {
         }
         match revert(&fault).await {
             Ok(Reverted::Now) => {
-                journal_line(run_dir, &fault, "reverted", Some("by gameday cleanup"))?;
+                journal_line(
+                    run_dir,
+                    &fault,
+                    FaultEventKind::Reverted,
+                    Some("by gameday cleanup"),
+                )?;
                 cleaned.reverted.push(description);
             }
             Ok(Reverted::Gone(why)) => {
-                journal_line(run_dir, &fault, "reverted", Some(&why))?;
+                journal_line(run_dir, &fault, FaultEventKind::Reverted, Some(&why))?;
                 cleaned.gone.push(format!("{description}: {why}"));
             }
             Err(error) => {
-                journal_line(run_dir, &fault, "revert_failed", Some(&error))?;
+                journal_line(run_dir, &fault, FaultEventKind::RevertFailed, Some(&error))?;
                 cleaned.failed.push(format!("{description}: {error}"));
             }
         }
@@ -226,19 +236,17 @@ async fn revert(fault: &Pending) -> Result<Reverted, String> {
 fn journal_line(
     run_dir: &Path,
     fault: &Pending,
-    event: &str,
+    event: FaultEventKind,
     note: Option<&str>,
 ) -> std::io::Result<()> {
-    let line = serde_json::json!({
-        "event": event,
-        "fault": fault.fault,
-        "revert": fault.revert,
-        "t": serde_json::Value::Null,
-        "error": note,
-    });
-    let mut file = std::fs::File::options()
-        .append(true)
-        .open(run_dir.join("faults.jsonl"))?;
-    writeln!(file, "{line}")?;
-    file.sync_data()
+    super::journal::append_fault_event(
+        run_dir,
+        &FaultEvent {
+            event,
+            fault: &fault.fault,
+            revert: &fault.revert,
+            t: None,
+            error: note,
+        },
+    )
 }

@@ -17,24 +17,50 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::faults::action::RevertAction;
 use crate::results::{Results, RunRecord};
 
+/// What happened to a fault: the `event` of a `faults.jsonl` line, written
+/// by the runner and by `gameday cleanup`, read back by cleanup and by the
+/// check for faults an earlier run left behind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultEventKind {
+    /// About to be applied (journaled first: the revert is on disk before
+    /// anything changes).
+    Applying,
+    /// Applied.
+    Applied,
+    /// The apply failed, possibly half-way: still to be reverted.
+    ApplyFailed,
+    /// The apply was refused before it changed anything: nothing to revert.
+    NotApplied,
+    /// Reverted (by the run, or by cleanup, or gone with its runner).
+    Reverted,
+    /// The revert failed: still pending.
+    RevertFailed,
+}
+
+impl FaultEventKind {
+    /// Whether nothing is left to revert after this event.
+    pub fn settled(self) -> bool {
+        matches!(self, FaultEventKind::Reverted | FaultEventKind::NotApplied)
+    }
+}
+
 /// One line of `faults.jsonl`.
 #[derive(Debug, Serialize)]
 pub struct FaultEvent<'a> {
-    /// `applying`, `applied`, `apply_failed`, `not_applied` (an apply
-    /// refused before it changed anything: nothing to revert), `reverted`,
-    /// `revert_failed`.
-    pub event: &'a str,
+    /// What happened.
+    pub event: FaultEventKind,
     /// Timeline entry name.
     pub fault: &'a str,
     /// How to undo it.
     pub revert: &'a RevertAction,
-    /// Seconds from the run start.
-    pub t: f64,
+    /// Seconds from the run start (`None` from `gameday cleanup`).
+    pub t: Option<f64>,
     /// Error text, for failures.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<&'a str>,
@@ -109,15 +135,8 @@ impl Journal {
     /// Appends a fault event and syncs it to disk before returning; an
     /// error means the event is not known to be on disk.
     pub fn fault_event(&self, event: &FaultEvent<'_>) -> std::io::Result<()> {
-        let mut line = serde_json::to_vec(event).map_err(std::io::Error::other)?;
-        line.push(b'\n');
-        let line = crate::redact::bytes(&line);
         let _one_writer = self.faults.lock().unwrap_or_else(|p| p.into_inner());
-        let mut file = std::fs::File::options()
-            .append(true)
-            .open(self.dir.join("faults.jsonl"))?;
-        file.write_all(&line)?;
-        file.sync_data()
+        append_fault_event(&self.dir, event)
     }
 
     /// Writes `results.json` from the current record.
@@ -144,6 +163,19 @@ pub fn write_results(dir: &Path, results: &Results) -> std::io::Result<()> {
     let temporary = dir.join(".results.json.tmp");
     std::fs::write(&temporary, crate::redact::bytes(&bytes))?;
     std::fs::rename(&temporary, dir.join("results.json"))
+}
+
+/// Appends `event` to the `faults.jsonl` of `run_dir` (redacted) and syncs
+/// it to disk before returning; an error means it is not known to be on disk.
+pub fn append_fault_event(run_dir: &Path, event: &FaultEvent<'_>) -> std::io::Result<()> {
+    let mut line = serde_json::to_vec(event).map_err(std::io::Error::other)?;
+    line.push(b'\n');
+    let line = crate::redact::bytes(&line);
+    let mut file = std::fs::File::options()
+        .append(true)
+        .open(run_dir.join("faults.jsonl"))?;
+    file.write_all(&line)?;
+    file.sync_data()
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::journal::{FaultEvent, Journal};
+use super::journal::{FaultEvent, FaultEventKind, Journal};
 use crate::faults::action::{FaultAction, FaultContext, RevertAction};
 use crate::faults::toxiproxy::{NewToxic, Stream, ToxicKind};
 use crate::plan::FaultWindow;
@@ -91,7 +91,7 @@ impl Rollback {
                 return;
             }
         };
-        if let Err(error) = self.try_event("applying", &fault.name, &revert, None) {
+        if let Err(error) = self.try_event(FaultEventKind::Applying, &fault.name, &revert, None) {
             let message = format!(
                 "not applied: cannot write the fault journal {} ({error}); \
                  a fault is never applied without its revert on disk",
@@ -118,19 +118,29 @@ impl Rollback {
                     entry.applied = true;
                 }
                 self.record(index, |r| r.applied_at_s = Some(t));
-                self.event("applied", &fault.name, &revert, None);
+                self.event(FaultEventKind::Applied, &fault.name, &revert, None);
                 tracing::info!(fault = %fault.name, "applied {}", fault.fault);
             }
             Err(error) if !error.may_have_applied() => {
                 let message = error.to_string();
                 self.lock().remove(&index);
-                self.event("not_applied", &fault.name, &revert, Some(&message));
+                self.event(
+                    FaultEventKind::NotApplied,
+                    &fault.name,
+                    &revert,
+                    Some(&message),
+                );
                 tracing::error!(fault = %fault.name, %message, "could not apply fault");
                 self.record(index, |r| r.apply_error = Some(message));
             }
             Err(error) => {
                 let message = error.to_string();
-                self.event("apply_failed", &fault.name, &revert, Some(&message));
+                self.event(
+                    FaultEventKind::ApplyFailed,
+                    &fault.name,
+                    &revert,
+                    Some(&message),
+                );
                 tracing::error!(fault = %fault.name, %message, "could not apply fault");
                 self.record(index, |r| r.apply_error = Some(message));
                 self.revert(index).await;
@@ -157,13 +167,13 @@ impl Rollback {
             Ok(()) => {
                 let t = self.now();
                 self.record(index, |r| r.reverted_at_s = Some(t));
-                self.event("reverted", &name, &revert, None);
+                self.event(FaultEventKind::Reverted, &name, &revert, None);
                 tracing::info!(fault = %name, "reverted");
             }
             Err(error) => {
                 let message = format!("{error} (after retries; the fault may still be in place)");
                 tracing::error!(fault = %name, %message, "REVERT FAILED");
-                self.event("revert_failed", &name, &revert, Some(&message));
+                self.event(FaultEventKind::RevertFailed, &name, &revert, Some(&message));
                 self.record(index, |r| r.revert_error = Some(message));
             }
         }
@@ -234,7 +244,7 @@ impl Rollback {
 
     fn try_event(
         &self,
-        event: &str,
+        event: FaultEventKind,
         fault: &str,
         revert: &RevertAction,
         error: Option<&str>,
@@ -243,12 +253,18 @@ impl Rollback {
             event,
             fault,
             revert,
-            t: self.now(),
+            t: Some(self.now()),
             error,
         })
     }
 
-    fn event(&self, event: &str, fault: &str, revert: &RevertAction, error: Option<&str>) {
+    fn event(
+        &self,
+        event: FaultEventKind,
+        fault: &str,
+        revert: &RevertAction,
+        error: Option<&str>,
+    ) {
         if let Err(error) = self.try_event(event, fault, revert, error) {
             tracing::error!(%error, "cannot write the fault journal");
         }

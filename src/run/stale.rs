@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::journal::FaultEventKind;
 use crate::faults::action::RevertAction;
 use crate::results::RunnerProcess;
 
@@ -20,8 +21,8 @@ pub struct Pending {
     pub fault: String,
     /// How to undo it.
     pub revert: RevertAction,
-    /// Its last journaled event (`applying`, `applied`, `revert_failed`, ...).
-    pub last_event: String,
+    /// Its last journaled event.
+    pub last_event: FaultEventKind,
 }
 
 impl Pending {
@@ -49,7 +50,11 @@ impl Pending {
             }
             RevertAction::Exec { command, .. } => format!("exec fault, revert with `{command}`"),
         };
-        format!("{}: {what} (last event: {})", self.fault, self.last_event)
+        let last = serde_json::to_value(self.last_event)
+            .ok()
+            .and_then(|value| value.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        format!("{}: {what} (last event: {last})", self.fault)
     }
 
     /// Whether the fault lives outside the runner's lab (an external
@@ -69,7 +74,7 @@ impl Pending {
 
 #[derive(Deserialize)]
 struct Line {
-    event: String,
+    event: FaultEventKind,
     fault: String,
     revert: RevertAction,
 }
@@ -109,7 +114,7 @@ pub fn pending(run_dir: &Path) -> std::io::Result<Vec<Pending>> {
     Ok(order
         .into_iter()
         .filter_map(|key| state.remove(&key))
-        .filter(|p| !matches!(p.last_event.as_str(), "reverted" | "not_applied"))
+        .filter(|p| !p.last_event.settled())
         .collect())
 }
 
@@ -207,7 +212,7 @@ mod tests {
         );
         let pending = pending(dir.path()).unwrap();
         assert_eq!(pending.len(), 1);
-        assert_eq!(pending[0].last_event, "applied");
+        assert_eq!(pending[0].last_event, FaultEventKind::Applied);
         assert!(pending[0].outlives_runner());
         assert!(
             pending[0]
