@@ -8,14 +8,14 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use crate::scenario::Secret;
 use serde_json::Value;
 use tokio::time::Instant;
 
 use crate::results::{BreakerSample, CapabilitySample, HealthSample, Observations, PollError};
 
 /// Where and how often to look.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct ObserverConfig {
     /// Base URL of the platform.
     pub base_url: String,
@@ -25,25 +25,12 @@ pub struct ObserverConfig {
     pub capabilities_path: String,
     /// Path of the breakers route (`/breakers`); `None` when the target has none.
     pub breakers_path: Option<String>,
-    /// Extra headers (values are secrets: never logged).
-    pub headers: Vec<(String, String)>,
+    /// Extra headers (values are secrets, wrapped until the request is built).
+    pub headers: Vec<(String, Secret)>,
     /// Time between polls.
     pub interval: Duration,
     /// Timeout of one poll.
     pub timeout: Duration,
-}
-
-impl std::fmt::Debug for ObserverConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ObserverConfig")
-            .field("base_url", &self.base_url)
-            .field("interval", &self.interval)
-            .field(
-                "headers",
-                &self.headers.iter().map(|(k, _)| k).collect::<Vec<_>>(),
-            )
-            .finish()
-    }
 }
 
 /// The latest view of the target.
@@ -87,15 +74,8 @@ impl Observer {
         start: Instant,
         stop: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<(Self, tokio::task::JoinHandle<()>), ObserveError> {
-        let mut headers = HeaderMap::new();
-        for (name, value) in &config.headers {
-            let name = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| ObserveError::Header(name.clone()))?;
-            let mut value =
-                HeaderValue::from_str(value).map_err(|_| ObserveError::Header(name.to_string()))?;
-            value.set_sensitive(true);
-            headers.insert(name, value);
-        }
+        let headers =
+            crate::scenario::secret::header_map(&config.headers).map_err(ObserveError::Header)?;
         let http = reqwest::Client::builder()
             .default_headers(headers)
             .timeout(config.timeout)

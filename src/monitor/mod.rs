@@ -18,6 +18,7 @@
 
 pub mod record;
 
+use crate::scenario::Secret;
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -71,7 +72,6 @@ pub enum MonitorError {
 #[derive(Debug, Clone)]
 pub struct PrometheusClient {
     base: String,
-    headers: Vec<(String, String)>,
     http: reqwest::Client,
 }
 
@@ -89,10 +89,7 @@ impl PrometheusClient {
             PrometheusSource::Url { url, headers } => {
                 // The same resolution (and redaction) as the target's headers.
                 let resolved = crate::scenario::secret::resolve_headers(headers)
-                    .map_err(|error| MonitorError::Headers(error.to_string()))?
-                    .into_iter()
-                    .map(|(name, secret)| (name, secret.expose().to_owned()))
-                    .collect();
+                    .map_err(|error| MonitorError::Headers(error.to_string()))?;
                 let url = crate::scenario::template::resolve_url(
                     "monitoring.prometheus.url",
                     url,
@@ -105,9 +102,13 @@ impl PrometheusClient {
     }
 
     /// A client for `base` (e.g. `http://127.0.0.1:9090`) sending `headers`.
-    pub fn new(base: &str, headers: Vec<(String, String)>) -> Result<Self, MonitorError> {
+    pub fn new(base: &str, headers: Vec<(String, Secret)>) -> Result<Self, MonitorError> {
+        let headers = crate::scenario::secret::header_map(&headers).map_err(|name| {
+            MonitorError::Headers(format!("`{name}` is not a valid HTTP header"))
+        })?;
         let http = reqwest::Client::builder()
             .timeout(CALL_TIMEOUT)
+            .default_headers(headers)
             .build()
             .map_err(|error| MonitorError::Http {
                 url: base.to_owned(),
@@ -115,7 +116,6 @@ impl PrometheusClient {
             })?;
         Ok(Self {
             base: base.trim_end_matches('/').to_owned(),
-            headers,
             http,
         })
     }
@@ -198,11 +198,10 @@ impl PrometheusClient {
             url: url.clone(),
             message,
         };
-        let mut request = self.http.get(&url).query(params);
-        for (name, value) in &self.headers {
-            request = request.header(name, value);
-        }
-        let response = request
+        let response = self
+            .http
+            .get(&url)
+            .query(params)
             .send()
             .await
             .map_err(|error| http_error(without_url(&error)))?;

@@ -22,7 +22,7 @@ use crate::lab::stack::{Lab, LabOptions};
 use crate::observe::ObserverConfig;
 use crate::results::TargetInfo;
 use crate::scenario::model::{Fault, Paths, Scenario, Target};
-use crate::scenario::template;
+use crate::scenario::{Secret, template};
 use crate::traffic::Endpoints;
 
 /// Timeout of every control call (Toxiproxy API, simulator admin API).
@@ -161,12 +161,9 @@ pub async fn prepare(scenario: &Scenario, seed: u64) -> anyhow::Result<Prepared>
             })
         }
         Target::External(external) => {
-            let headers: Vec<(String, String)> = external
+            let headers = external
                 .resolve_headers()
-                .context("resolving the target's headers")?
-                .into_iter()
-                .map(|(name, secret)| (name, secret.expose().to_owned()))
-                .collect();
+                .context("resolving the target's headers")?;
             let addresses = external
                 .addresses(scenario.toxiproxy.as_ref())
                 .context("filling the target's URLs from the environment")?;
@@ -259,7 +256,7 @@ async fn check_gateway(http: &reqwest::Client, name: &str, url: &str) -> anyhow:
     Ok(())
 }
 
-fn endpoints(base_url: &str, paths: &Paths, headers: Vec<(String, String)>) -> Endpoints {
+fn endpoints(base_url: &str, paths: &Paths, headers: Vec<(String, Secret)>) -> Endpoints {
     Endpoints {
         base_url: base_url.trim_end_matches('/').to_owned(),
         chat_path: paths.chat.clone(),
@@ -268,7 +265,7 @@ fn endpoints(base_url: &str, paths: &Paths, headers: Vec<(String, String)>) -> E
     }
 }
 
-fn observer(base_url: &str, paths: &Paths, headers: Vec<(String, String)>) -> ObserverConfig {
+fn observer(base_url: &str, paths: &Paths, headers: Vec<(String, Secret)>) -> ObserverConfig {
     ObserverConfig {
         base_url: base_url.trim_end_matches('/').to_owned(),
         health_path: paths.health.clone(),

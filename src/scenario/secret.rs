@@ -13,6 +13,8 @@
 
 use std::fmt;
 
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+
 use super::model::{ExternalTarget, HeaderTemplate};
 use super::template::{TemplateError, fill};
 
@@ -26,10 +28,25 @@ impl Secret {
         Secret(value.into())
     }
 
-    /// The value itself, for the one place that needs it: the HTTP request.
+    /// The value itself, for where it is used (see [`header_map`]).
     pub fn expose(&self) -> &str {
         &self.0
     }
+}
+
+/// Resolved headers as an HTTP header map, each value marked sensitive (so
+/// HTTP-level logs redact it): where a secret leaves its wrapper, as the
+/// request is built. The error names a header whose name or value HTTP
+/// does not allow.
+pub fn header_map(headers: &[(String, Secret)]) -> Result<HeaderMap, String> {
+    let mut map = HeaderMap::new();
+    for (name, secret) in headers {
+        let header_name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| name.clone())?;
+        let mut value = HeaderValue::from_str(secret.expose()).map_err(|_| name.clone())?;
+        value.set_sensitive(true);
+        map.append(header_name, value);
+    }
+    Ok(map)
 }
 
 impl fmt::Debug for Secret {

@@ -102,15 +102,8 @@ impl Sender {
         let history_url = endpoints.conversation_url("c-0");
         reqwest::Url::parse(&history_url)
             .map_err(|error| TrafficError::InvalidUrl(format!("{history_url}: {error}")))?;
-        let mut headers = HeaderMap::new();
-        for (name, value) in &endpoints.headers {
-            let header_name = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| TrafficError::InvalidHeader(name.clone()))?;
-            let mut header_value = HeaderValue::from_str(value)
-                .map_err(|_| TrafficError::InvalidHeader(name.clone()))?;
-            header_value.set_sensitive(true);
-            headers.append(header_name, header_value);
-        }
+        let headers = crate::scenario::secret::header_map(&endpoints.headers)
+            .map_err(TrafficError::InvalidHeader)?;
         let keep = [
             CONTENT_TYPE,
             HeaderName::from_static(PROVIDER_HEADER),
@@ -472,7 +465,10 @@ mod tests {
         let error = Sender::new(&spec, Endpoints::platform("ftp://host")).expect_err("scheme");
         assert!(matches!(error, TrafficError::InvalidUrl(_)));
         let mut endpoints = Endpoints::platform("http://127.0.0.1:1");
-        endpoints.headers = vec![("authorization".to_owned(), "Bearer x\nsecret".to_owned())];
+        endpoints.headers = vec![(
+            "authorization".to_owned(),
+            crate::scenario::Secret::new("Bearer x\nsecret"),
+        )];
         let error = Sender::new(&spec, endpoints).expect_err("bad header value");
         assert!(!error.to_string().contains("secret"));
         assert!(error.to_string().contains("authorization"));

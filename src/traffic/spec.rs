@@ -2,10 +2,10 @@
 //! and where to send it ([`Endpoints`]), with the validation that turns a bad
 //! spec into a [`TrafficError`] before anything is sent. No I/O here.
 
-use std::fmt;
 use std::time::Duration;
 
 use super::TrafficError;
+use crate::scenario::Secret;
 
 /// The longest run accepted (a year): keeps every offset and instant far
 /// from overflow.
@@ -124,7 +124,7 @@ impl Mix {
 }
 
 /// Where the traffic goes.
-#[derive(Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Endpoints {
     /// `http://host:port` (a trailing `/` is ignored).
     pub base_url: String,
@@ -133,22 +133,9 @@ pub struct Endpoints {
     /// Path of the history route: either a prefix (`/v1/conversations`, the
     /// id is appended after a `/`) or a template containing `{id}`.
     pub conversations_path: String,
-    /// Extra headers on every request. The values are secrets (tokens): they
-    /// are never logged, and `Debug` shows only the names.
-    pub headers: Vec<(String, String)>,
-}
-
-impl fmt::Debug for Endpoints {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names: Vec<&str> = self.headers.iter().map(|(name, _)| name.as_str()).collect();
-        formatter
-            .debug_struct("Endpoints")
-            .field("base_url", &self.base_url)
-            .field("chat_path", &self.chat_path)
-            .field("conversations_path", &self.conversations_path)
-            .field("headers", &format_args!("{names:?} (values redacted)"))
-            .finish()
-    }
+    /// Extra headers on every request. The values are secrets (tokens),
+    /// kept wrapped until the request is built: `Debug` prints `***`.
+    pub headers: Vec<(String, Secret)>,
 }
 
 impl Endpoints {
@@ -253,7 +240,7 @@ mod tests {
     #[test]
     fn debug_never_shows_header_values() {
         let mut endpoints = Endpoints::platform("http://x");
-        endpoints.headers = vec![("authorization".to_owned(), "Bearer s3cr3t".to_owned())];
+        endpoints.headers = vec![("authorization".to_owned(), Secret::new("Bearer s3cr3t"))];
         let shown = format!("{endpoints:?}");
         assert!(shown.contains("authorization"));
         assert!(!shown.contains("s3cr3t"));
