@@ -35,26 +35,10 @@ pub fn clean_truncated(text: &str, max_chars: usize) -> String {
 /// checks and report tables print counts alike).
 pub use crate::verdict::format::count;
 
-/// A fraction as a percentage with enough digits to tell 0.1% budgets apart:
-/// `0.02%`, `1.5%`, `100%`.
+/// A percentage, by the verdict's one rule ([`crate::verdict::format::percent`]),
+/// with `—` in a table cell for a fraction that is not a number.
 pub fn percent(fraction: f64) -> String {
-    if !fraction.is_finite() {
-        return "—".to_string();
-    }
-    let value = fraction * 100.0;
-    let magnitude = value.abs();
-    let text = if magnitude == 0.0 {
-        "0".to_string()
-    } else if magnitude < 0.01 {
-        format!("{value:.4}")
-    } else if magnitude < 1.0 {
-        format!("{value:.3}")
-    } else if magnitude < 10.0 {
-        format!("{value:.2}")
-    } else {
-        format!("{value:.1}")
-    };
-    format!("{}%", trim_zeros(&text))
+    crate::verdict::format::percent_or(fraction, "—")
 }
 
 /// Budget spent as a headline number: `30%` (of the budget), or from ten

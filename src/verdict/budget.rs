@@ -341,7 +341,7 @@ expect:
         assert!((minutes - 0.005 * 100.0 / 60.0).abs() < 1e-9, "{minutes}");
         assert_eq!(
             checks[0].observed,
-            "0.5% failed (50 of 10,000; 95% CI 0.3713% to 0.6587%): 500% of the budget"
+            "0.5% failed (50 of 10,000; 95% CI 0.371% to 0.659%): 500% of the budget"
         );
     }
 

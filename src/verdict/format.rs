@@ -5,13 +5,32 @@ use std::time::Duration;
 
 use crate::scenario::{Comparison, format_duration};
 
-/// `0.02%`, `12.5%`, `100%`: a fraction as a percentage with at most four
-/// decimals and no trailing zeros.
+/// `0.02%`, `0.123%`, `1.5%`, `12.5%`, `100%`: a fraction as a percentage
+/// with enough digits to tell 0.1% budgets apart (four decimals below
+/// 0.01%, three below 1%, two below 10%, one above) and no trailing zeros;
+/// `n/a` when it is not a number. The one rule for checks, the terminal and
+/// the report.
 pub fn percent(fraction: f64) -> String {
+    percent_or(fraction, "n/a")
+}
+
+/// [`percent`], with `missing` for a fraction that is not a number.
+pub fn percent_or(fraction: f64, missing: &str) -> String {
     if !fraction.is_finite() {
-        return "n/a".to_string();
+        return missing.to_string();
     }
-    format!("{}%", trim(format!("{:.4}", fraction * 100.0)))
+    let value = fraction * 100.0;
+    let magnitude = value.abs();
+    let decimals = if magnitude < 0.01 {
+        4
+    } else if magnitude < 1.0 {
+        3
+    } else if magnitude < 10.0 {
+        2
+    } else {
+        1
+    };
+    format!("{}%", trim(format!("{value:.decimals$}")))
 }
 
 /// `14,980`.

@@ -255,7 +255,7 @@ mod tests {
         let check = &checks(&expect, Some(&bad))[0];
         assert_eq!(check.status, CheckStatus::Fail);
         assert!(
-            check.observed.starts_with("0.6667% (100 of 15,000"),
+            check.observed.starts_with("0.667% (100 of 15,000"),
             "{}",
             check.observed
         );
