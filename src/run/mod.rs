@@ -139,19 +139,28 @@ pub async fn run_scenario(
         &run_id,
     ));
     // A panic anywhere in the run must not skip the rollback below.
-    let outcome = std::panic::AssertUnwindSafe(drive(
-        &scenario, &plan, &prepared, &journal, &rollback, start, seed, options, signals,
-    ))
-    .catch_unwind()
-    .await
-    .unwrap_or_else(|panic| {
-        let message = panic
-            .downcast_ref::<&str>()
-            .map(|s| (*s).to_owned())
-            .or_else(|| panic.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "unknown panic".to_owned());
-        Err(anyhow::anyhow!("internal error (panic): {message}"))
-    });
+    let run = Run {
+        scenario: &scenario,
+        plan: &plan,
+        prepared: &prepared,
+        journal: &journal,
+        rollback: &rollback,
+        start,
+        seed,
+        options,
+        signals,
+    };
+    let outcome = std::panic::AssertUnwindSafe(run.drive())
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|panic| {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_owned());
+            Err(anyhow::anyhow!("internal error (panic): {message}"))
+        });
     // Whatever happened above — including a panic in a task — nothing stays broken.
     rollback.revert_all().await;
     progress::clear();
@@ -297,86 +306,146 @@ async fn refuse_stale(scenario: &Scenario, options: &RunOptions) -> anyhow::Resu
     Ok(())
 }
 
-/// Traffic, preflight, timeline, observer and halt watch; returns the final status.
-#[allow(clippy::too_many_arguments)]
-async fn drive(
-    scenario: &Scenario,
-    plan: &Arc<Plan>,
-    prepared: &target::Prepared,
-    journal: &Arc<Journal>,
-    rollback: &Arc<Rollback>,
+/// One run in progress: what each of its steps needs.
+struct Run<'a> {
+    scenario: &'a Scenario,
+    plan: &'a Arc<Plan>,
+    prepared: &'a target::Prepared,
+    journal: &'a Arc<Journal>,
+    rollback: &'a Arc<Rollback>,
     start: Instant,
     seed: u64,
-    options: &RunOptions,
+    options: &'a RunOptions,
     signals: Shutdown,
-) -> anyhow::Result<RunStatus> {
-    let (stop_trigger, stop) = crate::shutdown::channel();
-    let spec = traffic_spec(scenario, plan, seed);
-    if let Some(warning) = crate::traffic::pool_warning(&spec, Duration::from_millis(200)) {
-        crate::errln!("warning: {warning}");
-    }
-    let generator = Generator::new(
-        spec,
-        prepared.endpoints.clone(),
-        journal.record().plan.phases,
-    )
-    .context("setting up traffic")?;
-    let live = generator.live();
-    let traffic = tokio::spawn(generator.run(start, stop.clone().wait()));
-    let (observer, observer_task) =
-        Observer::spawn(prepared.observer.clone(), start, stop.clone().wait())
-            .context("starting the observer")?;
-    let progress = (!options.quiet).then(|| {
-        tokio::spawn(progress::report(
-            live.clone(),
-            Arc::clone(plan),
-            Arc::clone(rollback),
-            start,
-        ))
-    });
-    // results.json names the live phase, so a journal read after a kill says where the run was.
-    let phases = tokio::spawn(track_phase(Arc::clone(plan), Arc::clone(journal), start));
-    // Faults undone under the run by someone else are noticed and recorded.
-    let watch = tokio::spawn({
-        let rollback = Arc::clone(rollback);
-        async move {
-            let mut ticker = tokio::time::interval(INTACT_CHECK_EVERY);
-            loop {
-                ticker.tick().await;
-                rollback.check_intact().await;
-            }
-        }
-    });
+}
 
-    // Warm-up, then preflight: nothing is injected unless the steady state holds.
-    let mut status = RunStatus::Completed;
-    let warmed = tokio::select! {
-        _ = tokio::time::sleep_until(start + plan.warmup.end) => true,
-        _ = signals.clone().wait() => false,
-    };
-    if !warmed {
-        status = RunStatus::Aborted {
-            reason: format!("{} during warm-up", interrupted(&signals)),
+/// The tasks that run alongside the timeline, from traffic start to rollback.
+struct Running {
+    live: crate::traffic::LiveHandle,
+    traffic: tokio::task::JoinHandle<crate::results::TrafficRecord>,
+    observer: Observer,
+    observer_task: tokio::task::JoinHandle<()>,
+    progress: Option<tokio::task::JoinHandle<()>>,
+    phases: tokio::task::JoinHandle<()>,
+    watch: tokio::task::JoinHandle<()>,
+}
+
+impl Run<'_> {
+    /// Traffic, warm-up and preflight, timeline, rollback, evidence; returns
+    /// the final status.
+    async fn drive(&self) -> anyhow::Result<RunStatus> {
+        let (stop_trigger, stop) = crate::shutdown::channel();
+        let running = self.start_tasks(&stop)?;
+        let mut status = self.warm_up(&running).await?;
+        if matches!(status, RunStatus::Completed) {
+            status = self.timeline(&running.live, &stop, &stop_trigger).await;
+        }
+        stop_trigger.trigger();
+        self.roll_back_and_collect(running, status).await
+    }
+
+    /// Starts the traffic, the observer, the progress line, the phase
+    /// tracker and the check that applied faults stay applied.
+    fn start_tasks(&self, stop: &Shutdown) -> anyhow::Result<Running> {
+        let spec = traffic_spec(self.scenario, self.plan, self.seed);
+        if let Some(warning) = crate::traffic::pool_warning(&spec, Duration::from_millis(200)) {
+            crate::errln!("warning: {warning}");
+        }
+        let generator = Generator::new(
+            spec,
+            self.prepared.endpoints.clone(),
+            self.journal.record().plan.phases,
+        )
+        .context("setting up traffic")?;
+        let live = generator.live();
+        let traffic = tokio::spawn(generator.run(self.start, stop.clone().wait()));
+        let (observer, observer_task) = Observer::spawn(
+            self.prepared.observer.clone(),
+            self.start,
+            stop.clone().wait(),
+        )
+        .context("starting the observer")?;
+        let progress = (!self.options.quiet).then(|| {
+            tokio::spawn(progress::report(
+                live.clone(),
+                Arc::clone(self.plan),
+                Arc::clone(self.rollback),
+                self.start,
+            ))
+        });
+        // results.json names the live phase, so a journal read after a kill says where the run was.
+        let phases = tokio::spawn(track_phase(
+            Arc::clone(self.plan),
+            Arc::clone(self.journal),
+            self.start,
+        ));
+        // Faults undone under the run by someone else are noticed and recorded.
+        let watch = tokio::spawn({
+            let rollback = Arc::clone(self.rollback);
+            async move {
+                let mut ticker = tokio::time::interval(INTACT_CHECK_EVERY);
+                loop {
+                    ticker.tick().await;
+                    rollback.check_intact().await;
+                }
+            }
+        });
+        Ok(Running {
+            live,
+            traffic,
+            observer,
+            observer_task,
+            progress,
+            phases,
+            watch,
+        })
+    }
+
+    /// Warm-up, then preflight: nothing is injected unless the steady state
+    /// holds. `Completed` means the timeline may start.
+    async fn warm_up(&self, running: &Running) -> anyhow::Result<RunStatus> {
+        let warmed = tokio::select! {
+            _ = tokio::time::sleep_until(self.start + self.plan.warmup.end) => true,
+            _ = self.signals.clone().wait() => false,
         };
-    } else {
-        let preflight = preflight(scenario, &observer, &live, prepared);
+        if !warmed {
+            return Ok(RunStatus::Aborted {
+                reason: format!("{} during warm-up", interrupted(&self.signals)),
+            });
+        }
+        let preflight = preflight(
+            self.scenario,
+            &running.observer,
+            &running.live,
+            self.prepared,
+        );
         let steady = preflight.steady_state;
         let reasons = preflight.messages.join("; ");
-        journal.update(|r| r.preflight = preflight)?;
-        if !steady {
-            status = RunStatus::Error {
+        self.journal.update(|r| r.preflight = preflight)?;
+        Ok(if steady {
+            RunStatus::Completed
+        } else {
+            RunStatus::Error {
                 message: format!(
                     "preflight: the steady state does not hold ({reasons}); no fault was injected"
                 ),
-            };
-        }
+            }
+        })
     }
 
-    if matches!(status, RunStatus::Completed) {
-        // The timeline: one task per fault, overlapping freely.
+    /// The timeline: one task per fault, overlapping freely, until the plan
+    /// ends, a halt condition holds, a signal arrives or the journal fails.
+    async fn timeline(
+        &self,
+        live: &crate::traffic::LiveHandle,
+        stop: &Shutdown,
+        stop_trigger: &crate::shutdown::ShutdownTrigger,
+    ) -> RunStatus {
+        let start = self.start;
         let mut faults = tokio::task::JoinSet::new();
-        for (index, window) in plan.faults.iter().enumerate() {
-            let (rollback, window, abort) = (Arc::clone(rollback), window.clone(), stop.clone());
+        for (index, window) in self.plan.faults.iter().enumerate() {
+            let (rollback, window, abort) =
+                (Arc::clone(self.rollback), window.clone(), stop.clone());
             faults.spawn(async move {
                 tokio::select! {
                     _ = tokio::time::sleep_until(start + window.window.start) => {}
@@ -390,71 +459,85 @@ async fn drive(
                 rollback.revert(index).await;
             });
         }
-        // Halt conditions, checked every second.
-        let mut halt_watch = crate::verdict::RuleWatch::new(scenario.halt.clone());
-        let halt_live = live.clone();
-        let halted = async move {
-            if halt_watch.is_empty() {
-                return std::future::pending().await;
+        let status = tokio::select! {
+            _ = tokio::time::sleep_until(start + self.plan.total) => RunStatus::Completed,
+            reason = halted(self.scenario.halt.clone(), live.clone()) => {
+                crate::errln!("\ngameday: {reason}; rolling back");
+                RunStatus::Aborted { reason }
             }
-            let mut ticker = tokio::time::interval(Duration::from_secs(1));
-            loop {
-                ticker.tick().await;
-                let new = halt_live.seconds_since(halt_watch.next_t());
-                if let Some((rule, at)) = halt_watch.push(new) {
-                    return format!("halt condition `{rule}` held at {at:.0} s");
-                }
+            _ = self.signals.clone().wait() => {
+                let reason = interrupted(&self.signals);
+                crate::errln!("\ngameday: {reason}; rolling back");
+                RunStatus::Aborted { reason }
+            }
+            message = self.rollback.journal_failed() => {
+                crate::errln!("\ngameday: {message}; rolling back");
+                RunStatus::Error { message }
             }
         };
-        let end = start + plan.total;
-        tokio::select! {
-            _ = tokio::time::sleep_until(end) => {}
-            reason = halted => {
-                crate::errln!("\ngameday: {reason}; rolling back");
-                status = RunStatus::Aborted { reason };
-            }
-            _ = signals.clone().wait() => {
-                let reason = interrupted(&signals);
-                crate::errln!("\ngameday: {reason}; rolling back");
-                status = RunStatus::Aborted { reason };
-            }
-            message = rollback.journal_failed() => {
-                crate::errln!("\ngameday: {message}; rolling back");
-                status = RunStatus::Error { message };
-            }
-        }
         stop_trigger.trigger();
         while let Some(result) = faults.join_next().await {
             if let Err(error) = result {
                 tracing::error!(%error, "a fault task failed");
             }
         }
+        status
     }
-    stop_trigger.trigger();
-    phases.abort();
-    watch.abort();
-    if let Err(error) = journal.update(|r| {
-        r.status = RunStatus::Running {
-            phase: "rollback".to_owned(),
+
+    /// Reverts every fault, waits for the traffic and the observer, and
+    /// journals what they saw with each fault's effect evidence.
+    async fn roll_back_and_collect(
+        &self,
+        running: Running,
+        status: RunStatus,
+    ) -> anyhow::Result<RunStatus> {
+        running.phases.abort();
+        running.watch.abort();
+        if let Err(error) = self.journal.update(|r| {
+            r.status = RunStatus::Running {
+                phase: "rollback".to_owned(),
+            }
+        }) {
+            tracing::error!(%error, "cannot write the journal");
         }
-    }) {
-        tracing::error!(%error, "cannot write the journal");
+        self.rollback.revert_all().await;
+        if let Some(progress) = running.progress {
+            progress.abort();
+        }
+        let traffic = running
+            .traffic
+            .await
+            .context("the traffic generator task failed")?;
+        let _ = running.observer_task.await;
+        let observations = running.observer.observations();
+        let faults = &self.prepared.faults;
+        let injected = effect::read_injected(&faults.http, &faults.gateways).await;
+        let gateway_effects =
+            effect::gateway_evidence(self.scenario, &self.prepared.gateway_injected, &injected);
+        self.journal.update(|record| {
+            record.traffic = traffic;
+            record.observations = observations;
+            effect::assess_with(record, &gateway_effects);
+        })?;
+        Ok(status)
     }
-    rollback.revert_all().await;
-    if let Some(progress) = progress {
-        progress.abort();
+}
+
+/// Resolves with the reason once a halt condition holds (checked every
+/// second on the live traffic); never without halt conditions.
+async fn halted(rules: Vec<crate::scenario::Rule>, live: crate::traffic::LiveHandle) -> String {
+    let mut watch = crate::verdict::RuleWatch::new(rules);
+    if watch.is_empty() {
+        return std::future::pending().await;
     }
-    let traffic = traffic.await.context("the traffic generator task failed")?;
-    let _ = observer_task.await;
-    let observations = observer.observations();
-    let injected = effect::read_injected(&prepared.faults.http, &prepared.faults.gateways).await;
-    let gateway_effects = effect::gateway_evidence(scenario, &prepared.gateway_injected, &injected);
-    journal.update(|record| {
-        record.traffic = traffic;
-        record.observations = observations;
-        effect::assess_with(record, &gateway_effects);
-    })?;
-    Ok(status)
+    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        ticker.tick().await;
+        let new = live.seconds_since(watch.next_t());
+        if let Some((rule, at)) = watch.push(new) {
+            return format!("halt condition `{rule}` held at {at:.0} s");
+        }
+    }
 }
 
 /// How often applied faults are checked for having been undone under the run.

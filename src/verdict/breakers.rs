@@ -17,7 +17,7 @@ use crate::results::{Check, CheckStatus};
 use crate::scenario::{BreakerExpectation, BreakerState, PhaseExpectations, format_duration};
 
 use super::context::Context;
-use super::states::{Reference, holds_throughout, reaches};
+use super::states::{Deadline, Reference, holds_throughout, reaches};
 use super::track::Track;
 
 /// The breaker checks of one phase's expectations, by provider name.
@@ -94,17 +94,19 @@ fn check(
     let (status, observed) = match *expectation {
         BreakerExpectation::OpensWithin(within) => reaches(
             &track,
-            Reference {
-                at: start,
-                name: if after_fault {
-                    "the fault was applied"
-                } else {
-                    "the phase start"
+            Deadline {
+                reference: Reference {
+                    at: start,
+                    name: if after_fault {
+                        "the fault was applied"
+                    } else {
+                        "the phase start"
+                    },
                 },
+                within: within.as_secs_f64(),
+                keep_until: None,
+                observed_until: context.observed_until,
             },
-            within.as_secs_f64(),
-            None,
-            context.observed_until,
             |state| state == "open" || state == "half_open",
             show,
             "open",
@@ -123,10 +125,12 @@ fn check(
             };
             reaches(
                 &track,
-                reference,
-                within.as_secs_f64(),
-                None,
-                context.observed_until,
+                Deadline {
+                    reference,
+                    within: within.as_secs_f64(),
+                    keep_until: None,
+                    observed_until: context.observed_until,
+                },
                 |state| state == "closed",
                 show,
                 "closed",

@@ -17,7 +17,7 @@ use crate::results::{Check, CheckStatus};
 use crate::scenario::{Capability, CapabilityExpectation, PhaseExpectations, format_duration};
 
 use super::context::Context;
-use super::states::{Reference, holds_throughout, reaches};
+use super::states::{Deadline, Reference, holds_throughout, reaches};
 use super::track::Track;
 
 /// The capability checks of one phase's expectations, in capability order.
@@ -121,20 +121,24 @@ fn check(
         }
         CapabilityExpectation::Becomes { value, within } => reaches(
             &track,
-            reference,
-            within.as_secs_f64(),
-            phase_end,
-            context.observed_until,
+            Deadline {
+                reference,
+                within: within.as_secs_f64(),
+                keep_until: phase_end,
+                observed_until: context.observed_until,
+            },
             |seen| *seen == value,
             show,
             &value.to_string(),
         ),
         CapabilityExpectation::Returns { within } => reaches(
             &track,
-            reference,
-            within.as_secs_f64(),
-            phase_end,
-            context.observed_until,
+            Deadline {
+                reference,
+                within: within.as_secs_f64(),
+                keep_until: phase_end,
+                observed_until: context.observed_until,
+            },
             |seen| *seen,
             show,
             "true",

@@ -56,21 +56,37 @@ pub struct Reference<'a> {
     pub name: &'a str,
 }
 
-/// Whether the value satisfies `wanted` within `within` seconds of
-/// `reference` and, when `keep_until` is given, keeps satisfying it until
-/// then. `observed_until` is the end of the observation: a deadline past
-/// it that was not met yet is undecidable.
-#[allow(clippy::too_many_arguments)]
+/// When a state must be reached: within `within` seconds of `reference`
+/// and, when `keep_until` is given, kept until then. `observed_until` is the
+/// end of the observation: a deadline past it that was not met yet is
+/// undecidable.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadline<'a> {
+    /// What the deadline counts from.
+    pub reference: Reference<'a>,
+    /// Seconds allowed after the reference.
+    pub within: f64,
+    /// Until when the state must then hold.
+    pub keep_until: Option<f64>,
+    /// The end of the observation.
+    pub observed_until: f64,
+}
+
+/// Whether the value satisfies `wanted` (worded `wanted_text`) by the
+/// [`Deadline`]; `show` words a value seen instead.
 pub fn reaches<V: PartialEq>(
     track: &Track<V>,
-    reference: Reference<'_>,
-    within: f64,
-    keep_until: Option<f64>,
-    observed_until: f64,
+    deadline: Deadline<'_>,
     wanted: impl Fn(&V) -> bool,
     show: impl Fn(&V) -> String,
     wanted_text: &str,
 ) -> (CheckStatus, String) {
+    let Deadline {
+        reference,
+        within,
+        keep_until,
+        observed_until,
+    } = deadline;
     let deadline = reference.at + within;
     if reference.at >= observed_until {
         return (
@@ -138,6 +154,16 @@ mod tests {
         value.to_string()
     }
 
+    /// Within 5 s of `reference`, nothing to keep, observed until `until`.
+    fn deadline(reference: Reference<'_>, until: f64) -> Deadline<'_> {
+        Deadline {
+            reference,
+            within: 5.0,
+            keep_until: None,
+            observed_until: until,
+        }
+    }
+
     fn caching() -> Track<bool> {
         // Off at 41.2 s, back at 75 s.
         Track::new([(0.5, Some(true)), (41.2, Some(false)), (75.0, Some(true))])
@@ -176,10 +202,12 @@ mod tests {
         let within = |seconds: f64| {
             reaches(
                 &track,
-                fault_start,
-                seconds,
-                Some(70.0),
-                130.0,
+                Deadline {
+                    reference: fault_start,
+                    within: seconds,
+                    keep_until: Some(70.0),
+                    observed_until: 130.0,
+                },
                 |v| !*v,
                 show,
                 "false",
@@ -192,10 +220,12 @@ mod tests {
         // Kept false to the end of the phase? Not if the phase lasted past 75 s.
         let (status, text) = reaches(
             &track,
-            fault_start,
-            5.0,
-            Some(80.0),
-            130.0,
+            Deadline {
+                reference: fault_start,
+                within: 5.0,
+                keep_until: Some(80.0),
+                observed_until: 130.0,
+            },
             |v| !*v,
             show,
             "false",
@@ -211,14 +241,14 @@ mod tests {
             at: 40.0,
             name: "the phase start",
         };
-        let (status, text) = reaches(&track, start, 5.0, None, 130.0, |v| !*v, show, "false");
+        let (status, text) = reaches(&track, deadline(start, 130.0), |v| !*v, show, "false");
         assert_eq!(status, CheckStatus::Fail);
         assert_eq!(text, "never false: still true 90.0 s after the phase start");
-        let (status, _) = reaches(&track, start, 5.0, None, 42.0, |v| !*v, show, "false");
+        let (status, _) = reaches(&track, deadline(start, 42.0), |v| !*v, show, "false");
         assert_eq!(status, CheckStatus::Inconclusive);
         // A run that ended before the reference cannot tell, even when the
         // last value seen happens to be the wanted one.
-        let (status, text) = reaches(&track, start, 5.0, None, 30.0, |v| *v, show, "true");
+        let (status, text) = reaches(&track, deadline(start, 30.0), |v| *v, show, "true");
         assert_eq!(status, CheckStatus::Inconclusive);
         assert_eq!(
             text,
