@@ -315,12 +315,18 @@ pub struct FaultRecord {
 }
 
 /// Whether a fault visibly did something.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FaultEffect {
     /// Something changed (health, capabilities, breakers, errors, latency).
     pub observed: bool,
     /// What changed, or what was looked at.
     pub detail: String,
+    /// For a toxic: the median response time of the fault's phase minus the
+    /// baseline's, in ms — what the fault cost the platform's responses, as
+    /// measured on gameday's own traffic (a toxic on a dependency called
+    /// twice per turn adds its latency twice).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_added_ms: Option<f64>,
 }
 
 /// Traffic statistics.

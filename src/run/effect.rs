@@ -14,6 +14,12 @@
 //! its mode affected (`injected` in its `GET /admin/stats`, read at setup and
 //! after the last revert). The judgement is pure: it reads the record and
 //! those two readings.
+//!
+//! For a toxic it also records what the fault cost the platform's responses:
+//! the median response time of the fault's phase against the baseline's
+//! (`latency_added_ms`), so a report shows the fault as it was felt, next to
+//! the one declared; a rise of at least [`MEDIAN_RISE_MS`] and 20% is
+//! evidence too.
 
 use std::collections::BTreeMap;
 
@@ -149,20 +155,43 @@ pub fn assess_with(record: &mut RunRecord, gateways: &BTreeMap<String, String>) 
         if let Some(injected) = gateways.get(&fault.name) {
             seen.push(injected.clone());
         }
-        fault.effect = Some(if seen.is_empty() {
+        let median = (fault.kind == "toxic")
+            .then(|| median_added(stats(&fault.name), base_stats))
+            .flatten();
+        let mut measured = None;
+        if let Some((during, before)) = median {
+            let added = during - before;
+            if added >= MEDIAN_RISE_MS && during >= before * 1.2 {
+                seen.push("median latency rose".to_owned());
+            }
+            measured = Some(format!(
+                "median response {} against {} in the baseline ({:+.1} ms)",
+                crate::verdict::format::millis(during),
+                crate::verdict::format::millis(before),
+                added
+            ));
+        }
+        let mut effect = if seen.is_empty() {
             FaultEffect {
                 observed: false,
                 detail: "no change in health, capabilities, breakers, errors, latency, degraded \
                          responses or providers: does the dependency's traffic really pass \
                          through the fault?"
                     .to_owned(),
+                ..FaultEffect::default()
             }
         } else {
             FaultEffect {
                 observed: true,
                 detail: seen.join(", "),
+                ..FaultEffect::default()
             }
-        });
+        };
+        if let Some(measured) = measured {
+            effect.detail = format!("{}; {measured}", effect.detail);
+            effect.latency_added_ms = median.map(|(during, before)| during - before);
+        }
+        fault.effect = Some(effect);
     }
 }
 
@@ -220,6 +249,21 @@ fn responses_said(during: &PhaseStats, baseline: Option<&PhaseStats>) -> Vec<Str
         }
     }
     said
+}
+
+/// A median response time rise that counts as evidence (with a 20% rise).
+const MEDIAN_RISE_MS: f64 = 5.0;
+
+/// (median of the fault's phase, median of the baseline) in ms, when both
+/// phases had answered requests.
+fn median_added(during: Option<&PhaseStats>, baseline: Option<&PhaseStats>) -> Option<(f64, f64)> {
+    let answered =
+        |stats: &PhaseStats| stats.outcomes.total() > 0 && stats.latency.p50_ms.is_finite();
+    let (during, baseline) = (
+        during.filter(|s| answered(s))?,
+        baseline.filter(|s| answered(s))?,
+    );
+    Some((during.latency.p50_ms, baseline.latency.p50_ms))
 }
 
 /// (error rate, worst per-second p99 ms) over seconds in [from, to).
@@ -342,6 +386,45 @@ mod tests {
     fn assessed(record: &mut RunRecord) -> FaultEffect {
         assess(record);
         record.faults[0].effect.clone().expect("an effect")
+    }
+
+    #[test]
+    fn a_toxic_records_what_it_added_to_the_median_response() {
+        let with_median = |name: &str, p50_ms: f64| {
+            let mut stats = stats(name, 330, 0);
+            stats.latency.p50_ms = p50_ms;
+            stats
+        };
+        let mut slow = record(
+            with_median("baseline", 4.0),
+            with_median("redis-down", 104.5),
+        );
+        slow.faults[0].kind = "toxic".to_owned();
+        let effect = assessed(&mut slow);
+        assert!(effect.observed, "{effect:?}");
+        assert_eq!(effect.latency_added_ms, Some(100.5));
+        assert!(
+            effect
+                .detail
+                .starts_with("median latency rose; median response")
+                && effect.detail.ends_with("(+100.5 ms)"),
+            "{}",
+            effect.detail
+        );
+
+        // Measured and recorded, but no evidence, when it barely moved.
+        let mut same = record(with_median("baseline", 4.0), with_median("redis-down", 4.5));
+        same.faults[0].kind = "toxic".to_owned();
+        let effect = assessed(&mut same);
+        assert!(!effect.observed, "{effect:?}");
+        assert_eq!(effect.latency_added_ms, Some(0.5));
+
+        // Other kinds of fault are not measured this way.
+        let mut down = record(
+            with_median("baseline", 4.0),
+            with_median("redis-down", 104.5),
+        );
+        assert_eq!(assessed(&mut down).latency_added_ms, None);
     }
 
     #[test]

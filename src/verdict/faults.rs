@@ -155,6 +155,7 @@ mod tests {
         record.faults[0].effect = Some(FaultEffect {
             observed: false,
             detail: "health and error rate unchanged".to_string(),
+            ..FaultEffect::default()
         });
         record.preflight.proxy_paths.push(ProxyPathEvidence {
             proxy: "postgres".to_string(),

@@ -315,6 +315,7 @@ expect:
             record.faults[0].effect = Some(FaultEffect {
                 observed: false,
                 detail: "nothing changed".to_string(),
+                ..FaultEffect::default()
             });
         });
         assert_eq!(verdict.outcome, Outcome::Inconclusive);
@@ -341,6 +342,7 @@ expect:
             fault.effect = Some(FaultEffect {
                 observed: false,
                 detail: "health and error rate unchanged".to_string(),
+                ..FaultEffect::default()
             });
             record.observations.capabilities.clear();
             fixture::capabilities(record, 0.2, &[]);

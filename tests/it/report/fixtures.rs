@@ -110,6 +110,7 @@ fn fault(
         effect: Some(FaultEffect {
             observed: true,
             detail: "health changed within 1.2 s".to_string(),
+            latency_added_ms: None,
         }),
         lost: None,
     }
@@ -1062,6 +1063,7 @@ fn hostile() -> Results {
     run.faults[0].effect = Some(FaultEffect {
         observed: false,
         detail: evil("effect"),
+        latency_added_ms: None,
     });
     let mut record = run.record();
     record.run_id = "javascript:alert(1)".to_string();
