@@ -673,14 +673,7 @@ async fn an_apply_on_a_dead_kept_alive_connection_goes_out_again_and_is_applied_
 
 #[test]
 fn broken_output_stops_the_run_cleanly_with_every_fault_reverted() {
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let lab = runtime
-        .block_on(Lab::start(
-            &binaries(),
-            &LabOptions::default(),
-            gameday::clock::system(),
-        ))
-        .expect("lab");
+    let (runtime, lab) = crate::util::lab_on_own_runtime();
     let (_proxy, client) = runtime.block_on(external_proxy(&lab));
     let dir = tempfile::tempdir().expect("temp dir");
     let reports = dir.path().join("reports");

@@ -434,14 +434,7 @@ async fn after_a_sigkilled_runner_cleanup_restores_the_proxy_and_run_refuses_unt
 #[test]
 fn a_secret_header_value_never_reaches_results_report_or_terminal() {
     const TOKEN: &str = "gd-SECRET-7f3a9c1e5b";
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let lab = runtime
-        .block_on(Lab::start(
-            &binaries(),
-            &LabOptions::default(),
-            gameday::clock::system(),
-        ))
-        .expect("lab");
+    let (runtime, lab) = crate::util::lab_on_own_runtime();
     let dir = tempfile::tempdir().expect("temp dir");
     let scenario = dir.path().join("secret.yaml");
     std::fs::write(
@@ -514,14 +507,7 @@ timeline:
 #[test]
 fn the_target_url_and_exec_commands_are_filled_from_the_environment() {
     const SECRET: &str = "gd-EXEC-SECRET-93be1f";
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let lab = runtime
-        .block_on(Lab::start(
-            &binaries(),
-            &LabOptions::default(),
-            gameday::clock::system(),
-        ))
-        .expect("lab");
+    let (runtime, lab) = crate::util::lab_on_own_runtime();
     let platform = lab.platform.url();
     let host = platform.trim_start_matches("http://").to_owned();
     let dir = tempfile::tempdir().expect("temp dir");

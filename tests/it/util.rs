@@ -58,3 +58,17 @@ pub fn refused_at_preflight(results: &serde_json::Value) -> bool {
             .as_str()
             .is_some_and(|message| message.starts_with("preflight: the steady state does not hold"))
 }
+
+/// A runtime of its own and a default lab started on it, for tests that run
+/// the `gameday` binary from synchronous code.
+pub fn lab_on_own_runtime() -> (tokio::runtime::Runtime, gameday::lab::stack::Lab) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let lab = runtime
+        .block_on(gameday::lab::stack::Lab::start(
+            &binaries(),
+            &gameday::lab::stack::LabOptions::default(),
+            gameday::clock::system(),
+        ))
+        .expect("lab");
+    (runtime, lab)
+}
