@@ -41,6 +41,9 @@ pub struct Upstream {
     client: reqwest::Client,
     /// The base URL without a trailing slash; request paths are appended.
     base: String,
+    /// The same, parsed once: a request's URL is this one with its path
+    /// extended, never the host parsed again.
+    base_url: reqwest::Url,
 }
 
 impl Upstream {
@@ -87,10 +90,22 @@ impl Upstream {
         let client = builder
             .build()
             .map_err(|error| UpstreamError::Client(error.to_string()))?;
+        let base = parsed.as_str().trim_end_matches('/').to_owned();
         Ok(Upstream {
             client,
-            base: parsed.as_str().trim_end_matches('/').to_owned(),
+            base,
+            base_url: parsed,
         })
+    }
+
+    /// The upstream URL of a request to `uri`: the base's path prefix, then
+    /// the request's path and query.
+    fn url_for(&self, uri: &axum::http::Uri) -> reqwest::Url {
+        let mut url = self.base_url.clone();
+        let prefix = self.base_url.path().trim_end_matches('/');
+        url.set_path(&format!("{prefix}{}", uri.path()));
+        url.set_query(uri.query());
+        url
     }
 
     /// The base URL requests are forwarded to.
@@ -107,11 +122,7 @@ impl Upstream {
         body: Bytes,
         identity: bool,
     ) -> Result<reqwest::Response, Failure> {
-        let path = parts
-            .uri
-            .path_and_query()
-            .map_or("/", |path_and_query| path_and_query.as_str());
-        let url = format!("{}{path}", self.base);
+        let url = self.url_for(&parts.uri);
         let mut headers = without_hop_by_hop(&parts.headers);
         headers.remove(header::HOST);
         headers.remove(header::CONTENT_LENGTH);
@@ -218,5 +229,20 @@ mod tests {
         assert!(matches!(ca, Err(UpstreamError::BadCa(_))), "{ca:?}");
         let prefixed = Upstream::new("http://127.0.0.1:9/openai/", None, timeout).expect("valid");
         assert_eq!(prefixed.base(), "http://127.0.0.1:9/openai");
+        let url = |upstream: &Upstream, uri: &str| {
+            upstream
+                .url_for(&uri.parse().expect("a request URI"))
+                .to_string()
+        };
+        assert_eq!(
+            url(&prefixed, "/v1/chat/completions?stream=true"),
+            "http://127.0.0.1:9/openai/v1/chat/completions?stream=true"
+        );
+        let root = Upstream::new("https://api.example.com", None, timeout).expect("valid");
+        assert_eq!(
+            url(&root, "/v1/models/a%20b"),
+            "https://api.example.com/v1/models/a%20b"
+        );
+        assert_eq!(url(&root, "/"), "https://api.example.com/");
     }
 }
