@@ -2,12 +2,12 @@
 //! files without touching anything, print a resolved plan (with what each
 //! rate check can prove), print the JSON Schema. Exit codes: 0 every file is valid, 2 at least one is not.
 
-use crate::exit::Exit;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 
+use crate::exit::Exit;
 use crate::plan::Plan;
 use crate::scenario;
 

@@ -18,11 +18,11 @@
 
 pub mod record;
 
-use crate::scenario::Secret;
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::results::PhaseWindow;
+use crate::scenario::Secret;
 use crate::scenario::monitoring::{Monitoring, PrometheusSource, QUERY_STEP};
 
 use record::{AlertTimeline, FiringInterval, MonitoringRecord, QueryRecord, QuerySeries};

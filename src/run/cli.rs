@@ -1,9 +1,9 @@
 //! The `gameday run` subcommand: validates every scenario first, then runs
 //! them in order, prints a summary of each, and exits with the worst code.
 
-use crate::exit::Exit;
 use std::path::PathBuf;
 
+use crate::exit::Exit;
 use crate::results::{CheckStatus, Outcome};
 
 const AFTER_HELP: &str = "\

@@ -20,7 +20,6 @@ pub mod rollback;
 pub mod stale;
 pub mod target;
 
-use crate::exit::Exit;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +30,7 @@ use tokio::time::Instant;
 
 use self::journal::Journal;
 use self::rollback::Rollback;
+use crate::exit::Exit;
 use crate::observe::Observer;
 use crate::plan::{Phase, Plan};
 use crate::results::{
