@@ -302,21 +302,20 @@ impl Link<'_> {
         let mut closed_by_peer: Waiting<()> =
             Box::pin(async move { source_closed.notified().await });
         loop {
-            let (fast, can_read, blocked) = {
+            let (fast, can_read, blocked, ended) = {
                 let mut output = outlet.lock();
                 if output.broken {
                     return LinkOutcome::Closed;
-                }
-                if let Some(end) = output.ended {
-                    drop(output);
-                    return finish(end, &mut destination).await;
                 }
                 let blocked = output.unsent.is_some();
                 let fast = output.chain.is_empty() && !blocked;
                 let can_read = source_open && (fast || output.accepting());
                 output.waits_for_room = source_open && !can_read;
-                (fast, can_read, blocked)
+                (fast, can_read, blocked, output.ended)
             };
+            if let Some(end) = ended {
+                return finish(end, &mut destination).await;
+            }
             tokio::select! {
                 biased;
                 changed = wait_plan(&mut next_plan) => {
