@@ -199,20 +199,29 @@ mod tests {
         let mut sender = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         let (receiver, _) = listener.accept().unwrap();
         enable_stamps(&receiver);
+        // Blocks until something is there, then reads it without waiting.
+        let read = |buffer: &mut BytesMut| {
+            let mut probe = [0u8; 1];
+            receiver.peek(&mut probe).unwrap();
+            read_stamped(&receiver, buffer, 1024).unwrap()
+        };
+        let mut buffer = BytesMut::new();
+        // The kernel switches receive stamps on shortly after the first
+        // socket asks (deferred work): warm up until a read comes stamped.
+        let mut stamped = false;
+        for _ in 0..500 {
+            sender.write_all(b"w").unwrap();
+            stamped = read(&mut buffer).stamp.is_some();
+            buffer.clear();
+            if stamped {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(stamped, "the kernel never stamped a read");
         let before = wall_clock();
         sender.write_all(b"stamped").unwrap();
-        receiver.set_nonblocking(false).unwrap();
-        let mut buffer = BytesMut::new();
-        let received = read_stamped(&receiver, &mut buffer, 1024);
-        // MSG_DONTWAIT may find nothing yet on a busy machine: wait and retry.
-        let received = match received {
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                let mut probe = [0u8; 1];
-                receiver.peek(&mut probe).unwrap();
-                read_stamped(&receiver, &mut buffer, 1024).unwrap()
-            }
-            other => other.unwrap(),
-        };
+        let received = read(&mut buffer);
         let after = wall_clock();
         assert_eq!(&buffer[..], b"stamped");
         assert_eq!(received.bytes, 7);

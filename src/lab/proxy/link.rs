@@ -316,6 +316,12 @@ impl Link<'_> {
             if let Some(end) = ended {
                 return finish(end, &mut destination).await;
             }
+            if !fast && !stamping {
+                // As soon as there are toxics, before the bytes they delay
+                // arrive (the kernel switches stamping on a moment later).
+                arrival::enable_stamps(source.as_ref());
+                stamping = true;
+            }
             tokio::select! {
                 biased;
                 changed = wait_plan(&mut next_plan) => {
@@ -367,10 +373,6 @@ impl Link<'_> {
                             }
                         }
                     } else {
-                        if !stamping {
-                            arrival::enable_stamps(source.as_ref());
-                            stamping = true;
-                        }
                         let read_start = Instant::now();
                         let read = match ready {
                             Ok(()) => read_chunk(&source, &mut buffer),
@@ -670,12 +672,28 @@ mod tests {
         let (mut receiver, _) = listener.accept().await.unwrap();
         let (source, _) = receiver.split();
         arrival::enable_stamps(source.as_ref());
+        let mut buffer = BytesMut::new();
+        // The kernel switches receive stamps on shortly after the first
+        // socket asks (deferred work): warm up until a read comes stamped.
+        let mut stamped = false;
+        for _ in 0..500 {
+            sender.write_all(b"w").await.unwrap();
+            source.readable().await.unwrap();
+            if let Ok((received, _)) = read_chunk(&source, &mut buffer) {
+                stamped |= received.stamp.is_some();
+            }
+            buffer.clear();
+            if stamped {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(stamped, "the kernel never stamped a read");
         let before = Instant::now();
         sender.write_all(b"waited").await.unwrap();
         // The bytes wait in the kernel while the link is busy elsewhere.
         tokio::time::sleep(Duration::from_millis(50)).await;
         source.readable().await.unwrap();
-        let mut buffer = BytesMut::new();
         let (received, drained) = read_chunk(&source, &mut buffer).unwrap();
         let now = Instant::now();
         let arrived = arrival::arrival_instant(received.stamp, now, arrival::wall_clock(), before);
