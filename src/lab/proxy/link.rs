@@ -416,7 +416,9 @@ impl Link<'_> {
                         Err(_) => output.broken = true,
                     }
                 }
-                () = outlet.task.notified() => {}
+                // Only the timer thread notifies, and only links with toxics
+                // have deadlines: the fast path skips registering a waiter.
+                () = outlet.task.notified(), if !fast => {}
             }
         }
     }
