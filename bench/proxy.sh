@@ -4,8 +4,16 @@
 # copy_bidirectional relay (bench/proxy-tools), alternating the order of the
 # three targets on every round; the median of the rounds is reported.
 #
+# Each round also measures a 100 ms latency toxic's accuracy with 0, 100,
+# 1,000 and 5,000 other connections ping-ponging through the same toxic (in
+# ascending order on odd rounds, descending on even ones), each time beside
+# a baseline client that pings the echo server directly and sleeps 100 ms
+# between round trips: the machine's own wake-up delay at that moment. And
+# a 100 KB/s bandwidth toxic's rate on 1 and on each of 100 connections.
+#
 #   bench/proxy.sh [ROUNDS]     # default 5; needs iperf3, wrk, curl, python3
 #                               # (apt-get install -y iperf3 wrk curl)
+#   LAT_COUNT=150 LOADS="0 100 1000 5000" bench/proxy.sh   # the defaults
 #
 # Writes the raw samples to bench/results/proxy-latest.tsv and replaces the
 # "## Proxy" section of docs/benchmarks.md (other sections are kept).
@@ -13,6 +21,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ROUNDS=${1:-5}
+LAT_COUNT=${LAT_COUNT:-150}
+read -r -a LOADS <<<"${LOADS:-0 100 1000 5000}"
+BW_BYTES=400000
 for tool in iperf3 wrk curl python3; do
     command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install -y iperf3 wrk curl)" >&2; exit 2; }
 done
@@ -24,8 +35,8 @@ TOOLS=target/bench-tools/release/proxy-tools
 
 # Ports: upstreams 252xx, proxy listeners 253xx, relays 254xx, API 25474.
 API=25474
-IPERF=25201 ECHO=25202 HTTP=25203
-P_IPERF=25301 P_ECHO=25302 P_HTTP=25303 P_LATENCY=25304
+IPERF=25201 ECHO=25202 HTTP=25203 SOURCE=25204
+P_IPERF=25301 P_ECHO=25302 P_HTTP=25303 P_LATENCY=25304 P_BANDWIDTH=25305
 R_IPERF=25401 R_ECHO=25402 R_HTTP=25403
 
 PIDS=()
@@ -39,6 +50,7 @@ start() { "$@" & PIDS+=($!); }
 start iperf3 -s -p "$IPERF" >/dev/null 2>&1
 start "$TOOLS" echo "127.0.0.1:$ECHO"
 start "$TOOLS" http "127.0.0.1:$HTTP"
+start "$TOOLS" source "127.0.0.1:$SOURCE" "$BW_BYTES"
 start "$TOOLS" relay "127.0.0.1:$R_IPERF" "127.0.0.1:$IPERF"
 start "$TOOLS" relay "127.0.0.1:$R_ECHO" "127.0.0.1:$ECHO"
 start "$TOOLS" relay "127.0.0.1:$R_HTTP" "127.0.0.1:$HTTP"
@@ -50,9 +62,12 @@ curl -sf -XPOST "http://127.0.0.1:$API/populate" -d "[
   {\"name\":\"iperf\",\"listen\":\"127.0.0.1:$P_IPERF\",\"upstream\":\"127.0.0.1:$IPERF\"},
   {\"name\":\"echo\",\"listen\":\"127.0.0.1:$P_ECHO\",\"upstream\":\"127.0.0.1:$ECHO\"},
   {\"name\":\"http\",\"listen\":\"127.0.0.1:$P_HTTP\",\"upstream\":\"127.0.0.1:$HTTP\"},
-  {\"name\":\"latency\",\"listen\":\"127.0.0.1:$P_LATENCY\",\"upstream\":\"127.0.0.1:$ECHO\"}]" >/dev/null
+  {\"name\":\"latency\",\"listen\":\"127.0.0.1:$P_LATENCY\",\"upstream\":\"127.0.0.1:$ECHO\"},
+  {\"name\":\"bandwidth\",\"listen\":\"127.0.0.1:$P_BANDWIDTH\",\"upstream\":\"127.0.0.1:$SOURCE\"}]" >/dev/null
 curl -sf -XPOST "http://127.0.0.1:$API/proxies/latency/toxics" \
     -d '{"type":"latency","attributes":{"latency":100}}' >/dev/null
+curl -sf -XPOST "http://127.0.0.1:$API/proxies/bandwidth/toxics" \
+    -d '{"type":"bandwidth","attributes":{"rate":100}}' >/dev/null
 sleep 0.5
 
 mkdir -p bench/results
@@ -90,31 +105,48 @@ for round in $(seq "$ROUNDS"); do
         record rtt_p50_us "$target" "$round" "$p50"
         record rtt_p99_us "$target" "$round" "$p99"
     done
+
+    # The latency toxic, with LOADS other connections through it.
+    loads=("${LOADS[@]}")
+    if (( round % 2 == 0 )); then
+        mapfile -t loads < <(printf '%s\n' "${LOADS[@]}" | sort -rn)
+    fi
+    for load in "${loads[@]}"; do
+        pingers_pid=
+        if (( load > 0 )); then
+            rm -f /tmp/proxy-bench-ready
+            # Long enough to outlast the measurement (LAT_COUNT x ~0.1 s).
+            "$TOOLS" pingers "127.0.0.1:$P_LATENCY" "$load" $(( LAT_COUNT / 10 + 5 )) \
+                /tmp/proxy-bench-ready >/tmp/proxy-bench-pingers.txt &
+            pingers_pid=$!
+            while [[ ! -e /tmp/proxy-bench-ready ]]; do sleep 0.1; done
+            sleep 1 # the toxic fills up
+        fi
+        record "lat_load" "others$load" "$round" "$(cut -d' ' -f1 /proc/loadavg)"
+        read -r b50 b99 bmin p50 p99 pmin pmax < <("$TOOLS" latency \
+            "127.0.0.1:$ECHO" "127.0.0.1:$P_LATENCY" "$LAT_COUNT")
+        record lat_base_p50_us "others$load" "$round" "$b50"
+        record lat_base_p99_us "others$load" "$round" "$b99"
+        record lat_base_min_us "others$load" "$round" "$bmin"
+        record lat_p50_us "others$load" "$round" "$p50"
+        record lat_p99_us "others$load" "$round" "$p99"
+        record lat_min_us "others$load" "$round" "$pmin"
+        record lat_max_us "others$load" "$round" "$pmax"
+        if [[ -n $pingers_pid ]]; then
+            wait "$pingers_pid"
+            read -r pings seconds </tmp/proxy-bench-pingers.txt
+            record lat_releases_s "others$load" "$round" "$(python3 -c "print($pings / $seconds)")"
+        fi
+    done
+
+    # A 100 KB/s bandwidth toxic on one connection and on each of 100.
+    for conns in 1 100; do
+        read -r low mid high < <("$TOOLS" bandwidth "127.0.0.1:$P_BANDWIDTH" "$conns")
+        record bw_min_kb_s "conns$conns" "$round" "$low"
+        record bw_median_kb_s "conns$conns" "$round" "$mid"
+        record bw_max_kb_s "conns$conns" "$round" "$high"
+    done
 done
-
-# A 100 ms latency toxic: 300 one-byte round trips, minus the direct median.
-# The baseline idles 100 ms between round trips too, so it shows how late a
-# sleeping client and echo server wake up on this machine without any proxy.
-read -r p50 p99 min max < <("$TOOLS" rtt "127.0.0.1:$ECHO" 300 1 100)
-record idle_rtt_p50_us direct 1 "$p50"
-record idle_rtt_p99_us direct 1 "$p99"
-read -r p50 p99 min max < <("$TOOLS" rtt "127.0.0.1:$P_LATENCY" 300 1)
-record latency100_p50_us proxy 1 "$p50"
-record latency100_p99_us proxy 1 "$p99"
-record latency100_min_us proxy 1 "$min"
-record latency100_max_us proxy 1 "$max"
-
-# The same while 1,000 other connections keep a chunk in the toxic at all
-# times (about 10,000 releases a second): many timers must not make it late.
-"$TOOLS" pingers "127.0.0.1:$P_LATENCY" 1000 40 >/tmp/proxy-bench-pingers.txt &
-pingers_pid=$!
-sleep 5
-read -r p50 p99 min max < <("$TOOLS" rtt "127.0.0.1:$P_LATENCY" 200 1)
-wait "$pingers_pid"
-record loaded_latency100_p50_us proxy 1 "$p50"
-record loaded_latency100_p99_us proxy 1 "$p99"
-record loaded_latency100_min_us proxy 1 "$min"
-record loaded_pings proxy 1 "$(cat /tmp/proxy-bench-pingers.txt)"
 
 # 1,000 concurrent connections through the proxy, then closed: the proxy's
 # open file descriptors must come back to where they were.

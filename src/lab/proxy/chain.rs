@@ -127,6 +127,13 @@ impl Chain {
         !self.ended && self.ready.is_empty() && !self.slots.iter().any(|s| s.stage.is_full())
     }
 
+    /// Drops every stage and everything held (the connection is gone).
+    pub(crate) fn discard(&mut self) {
+        self.slots.clear();
+        self.ready.clear();
+        self.ended = true;
+    }
+
     /// True when there are no stages (every event passes straight through).
     pub(crate) fn is_empty(&self) -> bool {
         self.slots.is_empty()

@@ -12,15 +12,18 @@
 //! - `listener`: one accept loop per enabled proxy, owning its connections.
 //! - `connection`: dials the upstream and runs both directions.
 //! - `link`: one direction: socket → chain → socket, rewired live.
+//! - `arrival`: stamped reads, so a chunk's delay counts from its arrival.
 //! - `chain`: the ordered toxic stages of one direction.
 //! - `toxics`: one sans-I/O state machine per toxic type, tests beside each.
-//! - `timer`: a sub-millisecond sleep so latency toxics are not late.
+//! - `timer`: the real-time thread that rings toxic deadlines; a link's
+//!   releases are written from there, on time, without a task wake-up.
 //!
 //! Invariants: the API never waits on a connection; stopping a proxy closes
 //! its listener and every connection before the call returns; no request
 //! body can panic the server (bad input is a 4xx answer).
 
 pub mod api;
+mod arrival;
 mod chain;
 pub mod cli;
 mod connection;

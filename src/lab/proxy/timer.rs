@@ -1,37 +1,43 @@
-//! A precise sleep for toxic deadlines.
+//! The precise timer thread: toxic deadlines, and the releases at them.
 //!
 //! Tokio's timer wheel has 1 ms resolution and rounds up, so a 100 ms latency
 //! toxic built on `tokio::time::sleep_until` releases chunks 1–4 ms late. This
 //! module owns one background thread that keeps every pending deadline in a
 //! heap and waits on a condition variable with the exact remaining time
-//! (Linux wakes it within tens of microseconds), then wakes the task. A
-//! deadline is never reported early: the thread re-reads the clock before
-//! firing. The thread asks for real-time priority (SCHED_FIFO 1, which needs
-//! CAP_SYS_NICE; otherwise it keeps normal priority): on a busy 2-core
-//! machine that cut its wake-up p99 from about 3 ms to under 0.1 ms. It
-//! only ever sleeps or pops due entries, so it cannot hog a core. It must not
-//! be used for anything but short-lived data-plane waits.
+//! (Linux wakes it within tens of microseconds), then rings the [`Alarm`]
+//! registered for it, on this thread. A deadline is never rung early: the
+//! thread re-reads the clock before firing, and every alarm due by then is
+//! rung in the same wake-up.
+//!
+//! What an alarm does when rung is up to its owner: a link (`super::link`)
+//! advances its toxic chain and writes what it released itself, with a
+//! non-blocking send, so a release costs no task wake-up and does not queue
+//! behind other connections' work in the async runtime. Alarms must therefore
+//! be quick and never block: the thread asks for real-time priority
+//! (SCHED_FIFO 1, which needs CAP_SYS_NICE; otherwise it keeps normal
+//! priority), and on a busy 2-core machine that is what keeps releases on
+//! time. It only ever sleeps, pops due entries and rings them, so it cannot
+//! hog a core; it must not be used for anything but data-plane deadlines.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
-use std::task::{Context, Poll, Waker};
 
 use tokio::time::Instant;
 
-/// One registered deadline, shared by the future and the timer thread.
-struct Entry {
-    fired: AtomicBool,
-    waker: Mutex<Option<Waker>>,
+/// Something to do on the timer thread at a deadline.
+pub(crate) trait Alarm: Send + Sync {
+    /// Called once per [`schedule`] call, at or after its deadline, with the
+    /// `token` given there and a clock reading `now` that is at least the
+    /// deadline. Must return quickly and never block.
+    fn ring(self: Arc<Self>, token: u64, now: Instant);
 }
 
 struct Pending {
     deadline: Instant,
     sequence: u64,
-    entry: Arc<Entry>,
+    token: u64,
+    alarm: Arc<dyn Alarm>,
 }
 
 impl PartialEq for Pending {
@@ -76,8 +82,8 @@ fn timer_thread() -> &'static TimerThread {
                 timer.run()
             });
         if let Err(error) = spawned {
-            // Without the thread every sleep would hang; this only happens
-            // when the process is out of threads, so say so loudly.
+            // Without the thread no deadline would ever ring; this only
+            // happens when the process is out of threads, so say so loudly.
             tracing::error!(%error, "cannot start the precise timer thread");
         }
         timer
@@ -109,29 +115,24 @@ fn raise_priority() {
 
 impl TimerThread {
     fn run(&self) {
+        let mut due: Vec<Pending> = Vec::new();
         let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
         loop {
             let now = Instant::now();
-            let mut due = Vec::new();
             while queue
                 .heap
                 .peek()
                 .is_some_and(|Reverse(first)| first.deadline <= now)
             {
                 if let Some(Reverse(pending)) = queue.heap.pop() {
-                    due.push(pending.entry);
+                    due.push(pending);
                 }
             }
             if !due.is_empty() {
-                // Wake outside the lock, so registering tasks never wait
-                // behind the wake-ups (nor the other way round).
+                // Ring outside the lock: alarms schedule their next deadline.
                 drop(queue);
-                for entry in due {
-                    entry.fired.store(true, Ordering::Release);
-                    let waker = entry.waker.lock().unwrap_or_else(|p| p.into_inner()).take();
-                    if let Some(waker) = waker {
-                        waker.wake();
-                    }
+                for pending in due.drain(..) {
+                    pending.alarm.ring(pending.token, now);
                 }
                 queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
                 continue;
@@ -149,7 +150,7 @@ impl TimerThread {
         }
     }
 
-    fn register(&self, deadline: Instant, entry: Arc<Entry>) {
+    fn register(&self, deadline: Instant, token: u64, alarm: Arc<dyn Alarm>) {
         let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
         queue.sequence += 1;
         let sequence = queue.sequence;
@@ -160,7 +161,8 @@ impl TimerThread {
         queue.heap.push(Reverse(Pending {
             deadline,
             sequence,
-            entry,
+            token,
+            alarm,
         }));
         drop(queue);
         if earliest {
@@ -169,98 +171,55 @@ impl TimerThread {
     }
 }
 
-/// A future that completes at (never before) its deadline.
-pub(crate) struct PreciseSleep {
-    deadline: Instant,
-    entry: Option<Arc<Entry>>,
-}
-
-impl PreciseSleep {
-    /// The deadline this sleep waits for.
-    pub(crate) fn deadline(&self) -> Instant {
-        self.deadline
-    }
-}
-
-/// Sleeps until `deadline` with sub-millisecond precision.
-pub(crate) fn sleep_until(deadline: Instant) -> PreciseSleep {
-    PreciseSleep {
-        deadline,
-        entry: None,
-    }
-}
-
-impl Future for PreciseSleep {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if Instant::now() >= self.deadline {
-            return Poll::Ready(());
-        }
-        match &self.entry {
-            Some(entry) => {
-                if entry.fired.load(Ordering::Acquire) {
-                    return Poll::Ready(());
-                }
-                let mut slot = entry.waker.lock().unwrap_or_else(|p| p.into_inner());
-                *slot = Some(cx.waker().clone());
-                drop(slot);
-                // The thread may have fired between the check and the store.
-                if entry.fired.load(Ordering::Acquire) {
-                    return Poll::Ready(());
-                }
-            }
-            None => {
-                let entry = Arc::new(Entry {
-                    fired: AtomicBool::new(false),
-                    waker: Mutex::new(Some(cx.waker().clone())),
-                });
-                timer_thread().register(self.deadline, entry.clone());
-                self.entry = Some(entry);
-            }
-        }
-        Poll::Pending
-    }
-}
-
-impl Drop for PreciseSleep {
-    fn drop(&mut self) {
-        // The heap entry stays until its deadline; without a waker it fires
-        // into nothing instead of waking the task for no reason.
-        if let Some(entry) = &self.entry {
-            entry.waker.lock().unwrap_or_else(|p| p.into_inner()).take();
-        }
-    }
+/// Rings `alarm` with `token` on the timer thread at (never before)
+/// `deadline`. There is no cancelling: an owner that no longer wants a ring
+/// recognises it by its token and ignores it.
+pub(crate) fn schedule(deadline: Instant, token: u64, alarm: Arc<dyn Alarm>) {
+    timer_thread().register(deadline, token, alarm);
 }
 
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
 
+    use tokio::sync::mpsc;
+
     use super::*;
 
-    #[tokio::test]
-    async fn never_wakes_before_the_deadline() {
-        for millis in [1u64, 5, 20] {
-            let deadline = Instant::now() + Duration::from_millis(millis);
-            sleep_until(deadline).await;
-            assert!(Instant::now() >= deadline);
+    /// Reports each ring (token, when the alarm was due, the clock when rung).
+    struct Probe {
+        due: Vec<Instant>,
+        rings: mpsc::UnboundedSender<(u64, Instant, Instant)>,
+    }
+
+    impl Alarm for Probe {
+        fn ring(self: Arc<Self>, token: u64, now: Instant) {
+            let _ = self.rings.send((token, self.due[token as usize], now));
         }
     }
 
     #[tokio::test]
-    async fn many_sleeps_all_complete_in_deadline_order() {
+    async fn never_rings_before_the_deadline_and_rings_each_schedule_once() {
         let start = Instant::now();
-        let mut handles = Vec::new();
-        for i in (0..50u64).rev() {
-            let deadline = start + Duration::from_millis(i % 10);
-            handles.push(tokio::spawn(async move {
-                sleep_until(deadline).await;
-                Instant::now() >= deadline
-            }));
+        let due: Vec<Instant> = (0..60u64)
+            .map(|i| start + Duration::from_millis((i * 7) % 20))
+            .collect();
+        let (rings, mut rung) = mpsc::unbounded_channel();
+        let probe = Arc::new(Probe {
+            due: due.clone(),
+            rings,
+        });
+        for (token, deadline) in due.iter().enumerate().rev() {
+            schedule(*deadline, token as u64, probe.clone());
         }
-        for handle in handles {
-            assert!(handle.await.unwrap());
+        let mut seen = vec![false; due.len()];
+        for _ in 0..due.len() {
+            let (token, deadline, now) = rung.recv().await.unwrap();
+            assert!(now >= deadline, "rung early");
+            assert!(Instant::now() >= deadline, "rung early");
+            assert!(!seen[token as usize], "rung twice");
+            seen[token as usize] = true;
         }
+        assert!(seen.iter().all(|s| *s));
     }
 }

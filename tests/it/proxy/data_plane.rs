@@ -72,6 +72,78 @@ async fn latency_delays_each_round_trip_by_about_the_latency() {
     proxy.stop().await.unwrap();
 }
 
+/// The timer thread writes latency releases itself; when the client's
+/// buffers are full it must hand the rest to the connection's task without
+/// losing, repeating or reordering a byte, and the close must come last.
+#[tokio::test]
+async fn latency_releases_to_a_reader_that_stalls_arrive_whole_and_in_order() {
+    let proxy = start_proxy().await;
+    // Far more than the kernel buffers between the proxy and a client with a
+    // small receive buffer can hold.
+    let payload: Vec<u8> = (0..16_000_000u32).map(|i| (i % 251) as u8).collect();
+    let (upstream, _server) = sending_server(payload.clone()).await;
+    let listen = create_proxy(&proxy, "p", upstream).await;
+    add_toxic(
+        &proxy,
+        "p",
+        r#"{"type":"latency","attributes":{"latency":20}}"#,
+    )
+    .await;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(16 * 1024).unwrap();
+    let mut client = socket.connect(listen).await.unwrap();
+    // Not reading for a while: the proxy's sends find the socket full.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut received = Vec::with_capacity(payload.len());
+    let mut buffer = vec![0u8; 64 * 1024];
+    let read = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            match client.read(&mut buffer).await {
+                Ok(0) => return Ok(()),
+                Ok(n) => received.extend_from_slice(&buffer[..n]),
+                Err(error) => return Err(error),
+            }
+        }
+    })
+    .await;
+    read.expect("the transfer ends").expect("no error");
+    assert_eq!(received.len(), payload.len());
+    assert!(received == payload, "bytes lost, repeated or reordered");
+    proxy.stop().await.unwrap();
+}
+
+/// Many connections through one latency toxic: each gets exactly its own
+/// bytes back, in order (the timer thread writes to many sockets).
+#[tokio::test]
+async fn many_connections_through_latency_each_get_their_own_bytes() {
+    let proxy = start_proxy().await;
+    let (upstream, _echo) = echo_server().await;
+    let listen = create_proxy(&proxy, "p", upstream).await;
+    add_toxic(
+        &proxy,
+        "p",
+        r#"{"type":"latency","attributes":{"latency":30}}"#,
+    )
+    .await;
+    let mut clients = Vec::new();
+    for id in 0..50u8 {
+        clients.push(tokio::spawn(async move {
+            let mut client = TcpStream::connect(listen).await.unwrap();
+            client.set_nodelay(true).unwrap();
+            for round in 0..5u8 {
+                let message = [id, round, id ^ round];
+                let start = Instant::now();
+                assert_eq!(echo_round_trip(&mut client, &message).await, message);
+                assert!(start.elapsed() >= Duration::from_millis(30), "never early");
+            }
+        }));
+    }
+    for client in clients {
+        client.await.unwrap();
+    }
+    proxy.stop().await.unwrap();
+}
+
 #[tokio::test]
 async fn bandwidth_limits_the_rate() {
     let proxy = start_proxy().await;

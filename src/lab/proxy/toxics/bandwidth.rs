@@ -4,7 +4,9 @@
 //! Each piece sent earns a "debt" of `len / rate` ms before the next may go;
 //! chunks larger than 100 ms worth of bytes are cut so the rate holds at a
 //! 100 ms grain. The schedule advances from the previous deadline, not from
-//! when the timer actually fired, so timer overshoot is paid back. A rate of
+//! when the timer actually fired, so timer overshoot is paid back; on an idle
+//! stage it starts when the chunk reached the proxy (the link pushes chunks
+//! at their arrival time), so a late read is paid back too. A rate of
 //! zero or less never reaches here (the API refuses it; Toxiproxy hangs or
 //! crashes on it), and is treated as unlimited to be safe.
 
@@ -125,6 +127,28 @@ mod tests {
         assert!(sent.iter().all(|(_, len)| *len == 1000));
         assert_eq!(sent[4].0, Duration::from_millis(400));
         assert!(stage.deadline().is_none());
+    }
+
+    #[test]
+    fn the_schedule_starts_at_the_arrival_not_at_a_late_read() {
+        let start = Instant::now();
+        let ms = |n| start + Duration::from_millis(n);
+        // 10 KB/s: pieces of 1000 bytes, one every 100 ms.
+        let mut stage = Bandwidth::new(10);
+        stage.push(
+            Event::Data(Chunk {
+                data: Bytes::from(vec![b'x'; 3000]),
+                received_at: start,
+            }),
+            start,
+        );
+        // The relay got round to it 30 ms after it arrived.
+        assert!(stage.pull(ms(30)).is_some());
+        assert!(stage.pull(ms(30)).is_none());
+        assert_eq!(stage.deadline(), Some(ms(100)));
+        // A ring 7 ms late does not push the third piece back.
+        assert!(stage.pull(ms(107)).is_some());
+        assert_eq!(stage.deadline(), Some(ms(200)));
     }
 
     #[test]

@@ -3,9 +3,12 @@
 //!
 //! Each stage is sans-I/O: it is fed [`Event`]s with the current time and
 //! hands back events that are due, plus the next instant it wants to be woken.
-//! The relay (`super::link`) owns the sockets and the clock; the
-//! [`chain`](super::chain) links stages in order. That keeps every toxic
-//! testable with hand-made instants and no sleeping. One file per toxic.
+//! The link (`super::link`: its task, and the timer thread at deadlines) owns
+//! the sockets and the clock; the [`chain`](super::chain) links stages in
+//! order. A chunk from the socket is pushed at the time it reached the proxy
+//! (its `received_at`, the kernel's receive time), not when it was read, so
+//! every schedule counts from the arrival. That keeps every toxic testable
+//! with hand-made instants and no sleeping. One file per toxic.
 
 use bytes::Bytes;
 use tokio::time::Instant;

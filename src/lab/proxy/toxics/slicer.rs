@@ -6,6 +6,11 @@
 //! `size_variation >= average_size`; here the API refuses an average below 1
 //! and the variation is capped below the average, and the halving is a loop,
 //! not recursion.
+//!
+//! Each piece is due `delay` after the one before it was due (or when its
+//! chunk arrived, if later), not after the relay got round to sending it, so
+//! a late wake-up does not push every following piece back: over a chunk
+//! the pieces keep the rate the toxic says.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -21,7 +26,9 @@ pub(crate) struct Slicer {
     variation: usize,
     delay: Duration,
     rng: Rng,
-    queue: VecDeque<Event>,
+    /// Pieces and ends, each with when it entered the stage.
+    queue: VecDeque<(Instant, Event)>,
+    /// When the piece after the last one sent is due.
     next_send: Option<Instant>,
 }
 
@@ -66,36 +73,34 @@ impl Slicer {
 }
 
 impl Stage for Slicer {
-    fn push(&mut self, event: Event, _now: Instant) {
+    fn push(&mut self, event: Event, now: Instant) {
         match event {
             Event::Data(chunk) => {
                 let received_at = chunk.received_at;
                 for data in self.slice(chunk.data) {
                     self.queue
-                        .push_back(Event::Data(Chunk { data, received_at }));
+                        .push_back((now, Event::Data(Chunk { data, received_at })));
                 }
             }
-            end => self.queue.push_back(end),
+            end => self.queue.push_back((now, end)),
         }
     }
 
     fn pull(&mut self, now: Instant) -> Option<Event> {
-        if self.next_send.is_some_and(|next| next > now) {
+        let due = self.deadline()?;
+        if due > now {
             return None;
         }
-        let event = self.queue.pop_front()?;
+        let (_, event) = self.queue.pop_front()?;
         if matches!(event, Event::Data(_)) && !self.delay.is_zero() {
-            self.next_send = Some(now + self.delay);
+            self.next_send = Some(due + self.delay);
         }
         Some(event)
     }
 
     fn deadline(&self) -> Option<Instant> {
-        if self.queue.is_empty() {
-            None
-        } else {
-            self.next_send
-        }
+        let (entered, _) = self.queue.front()?;
+        Some(self.next_send.map_or(*entered, |next| next.max(*entered)))
     }
 
     fn is_full(&self) -> bool {
@@ -103,12 +108,13 @@ impl Stage for Slicer {
     }
 
     fn drain(&mut self, _why: Removal) -> Vec<Event> {
-        self.queue.drain(..).collect()
+        self.queue.drain(..).map(|(_, event)| event).collect()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_support::*;
     use super::*;
 
     fn sizes(stage: &mut Slicer, len: usize) -> Vec<usize> {
@@ -156,5 +162,33 @@ mod tests {
         assert!(first.data.len() <= 2 && first.data.starts_with(b"a"));
         assert!(stage.pull(start).is_none());
         assert_eq!(stage.deadline(), Some(start + Duration::from_micros(1000)));
+    }
+
+    #[test]
+    fn a_late_pull_does_not_push_the_following_pieces_back() {
+        let start = Instant::now();
+        let ms = |n| start + Duration::from_millis(n);
+        let mut stage = Slicer::new(1, 0, 10_000, Rng::new(1));
+        stage.push(chunk("abcd", start), start);
+        assert_eq!(pull_all(&mut stage, start), ["a"]);
+        // Pulled 5 ms late: "b" was due at 10 ms, so "c" is due at 20 ms.
+        assert_eq!(pull_all(&mut stage, ms(15)), ["b"]);
+        assert_eq!(stage.deadline(), Some(ms(20)));
+        assert_eq!(pull_all(&mut stage, ms(20)), ["c"]);
+        assert_eq!(stage.deadline(), Some(ms(30)));
+    }
+
+    #[test]
+    fn after_an_idle_gap_a_piece_is_due_when_its_chunk_arrived() {
+        let start = Instant::now();
+        let ms = |n| start + Duration::from_millis(n);
+        let mut stage = Slicer::new(1, 0, 10_000, Rng::new(1));
+        stage.push(chunk("a", start), start);
+        assert_eq!(pull_all(&mut stage, start), ["a"]);
+        assert!(stage.deadline().is_none(), "nothing held");
+        stage.push(chunk("bc", ms(500)), ms(500));
+        assert_eq!(stage.deadline(), Some(ms(500)), "no banked burst, no wait");
+        assert_eq!(pull_all(&mut stage, ms(500)), ["b"]);
+        assert_eq!(stage.deadline(), Some(ms(510)));
     }
 }
