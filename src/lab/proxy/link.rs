@@ -100,6 +100,20 @@ struct Output {
 }
 
 impl Output {
+    /// A fresh output of `chain` into the socket `destination`.
+    fn new(chain: Chain, destination: RawFd) -> Self {
+        Output {
+            chain,
+            destination: Some(destination),
+            unsent: None,
+            ended: None,
+            broken: false,
+            armed: None,
+            tokens: 0,
+            waits_for_room: false,
+        }
+    }
+
     /// Advances the chain to `now` and writes what it released, in order,
     /// until nothing is due, the destination would block, or an end comes.
     fn release(&mut self, now: Instant, send: &mut dyn FnMut(&[u8]) -> io::Result<usize>) {
@@ -277,16 +291,10 @@ impl Link<'_> {
         let started = Instant::now();
         let plan = toxics.borrow_and_update().clone();
         let outlet = Arc::new(Outlet {
-            output: Mutex::new(Output {
-                chain: Chain::new(plan.for_stream(stream), rng, started),
-                destination: Some(destination.as_ref().as_raw_fd()),
-                unsent: None,
-                ended: None,
-                broken: false,
-                armed: None,
-                tokens: 0,
-                waits_for_room: false,
-            }),
+            output: Mutex::new(Output::new(
+                Chain::new(plan.for_stream(stream), rng, started),
+                destination.as_ref().as_raw_fd(),
+            )),
             task: Notify::new(),
         });
         let _withdraw = Withdraw(&outlet);
@@ -512,16 +520,7 @@ mod tests {
             toxicity: 1.0,
             kind,
         }];
-        Output {
-            chain: Chain::new(&plan, Rng::new(1), start),
-            destination: Some(7),
-            unsent: None,
-            ended: None,
-            broken: false,
-            armed: None,
-            tokens: 0,
-            waits_for_room: false,
-        }
+        Output::new(Chain::new(&plan, Rng::new(1), start), 7)
     }
 
     fn latency(ms: i64) -> ToxicKind {
